@@ -1,0 +1,1 @@
+"""sellertoken: a token broker for Amazon's Selling Partner API."""

@@ -1,0 +1,83 @@
+"""Names shared by lambdas/, infra/, devstack/ and tests/: defined here once, imported everywhere.
+
+This module imports nothing but the standard library so that the CDK app and the local stack can
+use it without pulling in the Lambda runtime dependencies.
+"""
+
+from __future__ import annotations
+
+# Default resource prefix: grant secrets live under f"{PREFIX}/grants/{region}/{seller}".
+DEFAULT_PREFIX = "sellertoken"
+
+
+def app_secret_name(prefix: str = DEFAULT_PREFIX) -> str:
+    """The secret holding the LWA app credentials (JSON, see APP_SECRET_FIELDS)."""
+    return f"{prefix}/app"
+
+
+def state_key_secret_name(prefix: str = DEFAULT_PREFIX) -> str:
+    """The secret holding the OAuth state signing key."""
+    return f"{prefix}/state-key"
+
+
+def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
+    """Every grant secret's name starts with this (IAM resources are scoped to it)."""
+    return f"{prefix}/grants/"
+
+
+def grant_secret_name(region: str, selling_partner_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{grants_prefix(prefix)}{region}/{selling_partner_id}"
+
+
+# JSON fields of the app credentials secret, filled by the operator after deployment.
+APP_SECRET_FIELDS = ("client_id", "client_secret", "application_id")
+
+# Grant secret value schema version (bump on an incompatible change of the JSON shape).
+GRANT_SCHEMA_VERSION = 1
+
+# Secret tags: status travels as tags so that listing needs no decryption.
+TAG_STATUS = "sellertoken:status"
+TAG_REGION = "sellertoken:region"
+TAG_SELLER = "sellertoken:seller"
+TAG_ACCOUNT_TYPE = "sellertoken:account-type"
+TAG_AUTHORIZED_AT = "sellertoken:authorized-at"
+TAG_REVOKED_AT = "sellertoken:revoked-at"
+TAG_REVOKED_REASON = "sellertoken:revoked-reason"
+STATUS_ACTIVE = "active"
+STATUS_REVOKED = "revoked"
+
+# DynamoDB: one table, string partition key, TTL attribute (epoch seconds).
+TABLE_PARTITION_KEY = "pk"
+TABLE_TTL_ATTRIBUTE = "ttl"
+
+# EventBridge.
+EVENT_SOURCE = "sellertoken"
+EVENT_SELLER_AUTHORIZED = "Seller Authorized"
+EVENT_SELLER_REAUTHORIZED = "Seller Reauthorized"
+EVENT_GRANT_REVOKED = "Seller Grant Revoked"
+EVENT_GRANT_RECOVERED = "Seller Grant Recovered"
+EVENT_REAUTHORIZATION_DUE = "Seller Reauthorization Due"
+EVENT_APP_CREDENTIALS_REJECTED = "App Credentials Rejected"
+EVENT_SWEEP_COMPLETED = "Grant Sweep Completed"
+
+# Metrics namespace (Powertools) and service name.
+METRICS_NAMESPACE = "SellerToken"
+SERVICE_NAME = "sellertoken"
+
+# Environment variables read by lambdas/sellertoken/config.py (and set by infra/ and devstack/).
+ENV_PREFIX = "SELLERTOKEN_PREFIX"
+ENV_TABLE_NAME = "SELLERTOKEN_TABLE_NAME"
+ENV_KMS_KEY_ID = "SELLERTOKEN_KMS_KEY_ID"
+ENV_EVENT_BUS_NAME = "SELLERTOKEN_EVENT_BUS_NAME"
+ENV_REDIRECT_URI = "SELLERTOKEN_REDIRECT_URI"
+ENV_SUCCESS_URL = "SELLERTOKEN_SUCCESS_URL"
+ENV_APP_IS_DRAFT = "SELLERTOKEN_APP_IS_DRAFT"
+ENV_LWA_ENDPOINT = "SELLERTOKEN_LWA_ENDPOINT"
+ENV_CONSENT_BASE_URL = "SELLERTOKEN_CONSENT_BASE_URL"
+ENV_SPAPI_BASE_URL = "SELLERTOKEN_SPAPI_BASE_URL"
+
+# Local stack defaults (devstack seeds these; infra creates its own names).
+LOCAL_TABLE_NAME = "sellertoken"
+LOCAL_EVENT_BUS_NAME = "sellertoken"
+LOCAL_KMS_ALIAS = "alias/sellertoken"
+LOCAL_AWS_REGION = "us-east-1"
