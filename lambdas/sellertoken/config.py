@@ -1,0 +1,101 @@
+"""Configuration, read once from environment variables into a typed object.
+
+A missing or malformed setting raises ConfigurationError naming the variable, so a misconfigured
+function fails at cold start instead of at the first seller's request.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sellertoken import names
+from sellertoken.errors import ConfigurationError
+
+DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+=.@-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Config:
+    prefix: str
+    table_name: str
+    kms_key_id: str
+    event_bus_name: str
+    lwa_endpoint: str
+    app_is_draft: bool
+    # Consent function only (None elsewhere).
+    redirect_uri: str | None
+    success_url: str | None
+    # Local stack and tests point Amazon's hosts elsewhere; None means Amazon's real hosts.
+    consent_base_url: str | None
+    spapi_base_url: str | None
+
+
+def load(environ: Mapping[str, str]) -> Config:
+    """Parse and validate every setting; raises ConfigurationError naming the first bad variable."""
+    return Config(
+        prefix=_optional(environ, names.ENV_PREFIX, _PREFIX_PATTERN.fullmatch) or names.DEFAULT_PREFIX,
+        table_name=_required(environ, names.ENV_TABLE_NAME),
+        kms_key_id=_required(environ, names.ENV_KMS_KEY_ID),
+        event_bus_name=_required(environ, names.ENV_EVENT_BUS_NAME),
+        lwa_endpoint=_url(environ, names.ENV_LWA_ENDPOINT) or DEFAULT_LWA_ENDPOINT,
+        app_is_draft=_boolean(environ, names.ENV_APP_IS_DRAFT),
+        redirect_uri=_url(environ, names.ENV_REDIRECT_URI),
+        success_url=_url(environ, names.ENV_SUCCESS_URL),
+        consent_base_url=_url(environ, names.ENV_CONSENT_BASE_URL, origin_only=True),
+        spapi_base_url=_url(environ, names.ENV_SPAPI_BASE_URL, origin_only=True),
+    )
+
+
+@functools.cache
+def get_config() -> Config:
+    """The process-wide configuration, parsed on first use (cold start) and then reused."""
+    return load(os.environ)
+
+
+def require_redirect_uri(config: Config) -> str:
+    if not config.redirect_uri:
+        raise ConfigurationError(names.ENV_REDIRECT_URI, "is required by the consent function")
+    return config.redirect_uri
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(name, "is required and not set")
+    return value
+
+
+def _optional(environ: Mapping[str, str], name: str, valid) -> str | None:
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if not valid(value):
+        raise ConfigurationError(name, "is malformed")
+    return value
+
+
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value in ("", "false", "0", "no"):
+        return False
+    if value in ("true", "1", "yes"):
+        return True
+    raise ConfigurationError(name, "must be true or false")
+
+
+def _url(environ: Mapping[str, str], name: str, *, origin_only: bool = False) -> str | None:
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(name, "must be an absolute http(s) URL")
+    if origin_only and (parts.path.strip("/") or parts.query or parts.fragment):
+        raise ConfigurationError(name, "must be a base URL without path, query or fragment")
+    return value.rstrip("/") if origin_only else value

@@ -1,0 +1,248 @@
+"""The consent flow: start it (/authorize, /login) and complete it (/callback).
+
+Everything here validates its input before it writes anything; a failure raises ConsentError,
+which the handler turns into an HTML page with the right status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sellertoken import appcreds, events, grants, names, state
+from sellertoken.config import Config, require_redirect_uri
+from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
+from sellertoken.lwa import LwaClient
+from sellertoken.observability import logger, metrics
+from sellertoken.regions import ACCOUNT_TYPES, SELLER, RegionTable
+
+SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
+REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
+MAX_PARAMETER_LENGTH = 2048
+START_AGAIN = "Start again"
+
+
+class ConsentError(Exception):
+    """A failure to show the browser; `reason` is a short code for logs and metrics."""
+
+    def __init__(self, status: int, reason: str, title: str, message: str, *, restart: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.title = title
+        self.message = message
+        self.restart = restart  # a relative link that starts the authorization again
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+    cookie_value: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    selling_partner_id: str
+    region: str
+    account_type: str
+    created: bool
+
+
+def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
+    """GET /authorize: pick the consent page for the region or marketplace and send the browser there."""
+    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+    region_code = _param(params, "region")
+    market_code = _param(params, "marketplace")
+    account_type = _param(params, "account_type") or SELLER
+    reference = _param(params, "reference")
+    if account_type not in ACCOUNT_TYPES:
+        raise _bad_request("account_type", "account_type must be seller or vendor.")
+    if reference is not None and not REFERENCE.fullmatch(reference):
+        raise _bad_request("reference", "reference must be 1 to 128 letters, digits or . _ ~ : @ + = / -")
+    if not region_code and not market_code:
+        raise _bad_request("region", "Say which region (region=na, eu or fe) or marketplace (marketplace=US…).")
+    region = table.region(region_code) if region_code else None
+    if region_code and region is None:
+        raise _bad_request("region", "Unknown region: use na, eu or fe.")
+    market = table.marketplace(market_code or region.default_marketplace)  # type: ignore[union-attr]
+    if market is None:
+        raise _bad_request("marketplace", "Unknown marketplace code.")
+    if region is not None and market.region != region.code:
+        raise _bad_request("marketplace", "That marketplace is not in that region.")
+    base = table.consent_base(market, account_type)
+    if base is None:
+        raise _bad_request("account_type", "Amazon has no Vendor Central for that marketplace.")
+    issued = _issue_state(config, market.region, account_type, reference)
+    query = {"application_id": appcreds.load(config.prefix).application_id, "state": issued.state}
+    query["redirect_uri"] = require_redirect_uri(config)
+    if config.app_is_draft:
+        query["version"] = "beta"
+    return Redirect(f"{base}/apps/authorize/consent?{urlencode(query)}", issued.cookie_value)
+
+
+def login(config: Config, params: Mapping[str, str]) -> Redirect:
+    """GET /login (Appstore and re-authorization): send the browser back to Amazon's callback URI."""
+    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+    callback = _param(params, "amazon_callback_uri")
+    amazon_state = _param(params, "amazon_state")
+    seller = _param(params, "selling_partner_id")
+    if not callback:
+        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is missing.")
+    if not amazon_state or not amazon_state.isprintable():
+        raise _bad_request("amazon_state", "amazon_state is missing or malformed.")
+    if seller is not None and not SELLING_PARTNER_ID.fullmatch(seller):
+        raise _bad_request("selling_partner_id", "selling_partner_id is malformed.")
+    parts = urlsplit(callback)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    regions = table.consent_origins().get(origin)
+    local = config.consent_base_url is not None and origin == config.consent_base_url.lower()
+    if not regions or (parts.scheme != "https" and not local) or parts.username or parts.password:
+        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not an Amazon consent address.")
+    # Amazon's hosts each serve one region. Only the local stack serves all from one host: there
+    # an optional region hint picks one, North America by default.
+    hint = _param(params, "region")
+    if hint in regions:
+        region = hint
+    elif len(regions) == 1:
+        (region,) = regions
+    else:
+        region = "na"
+    issued = _issue_state(config, region, SELLER, None)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("amazon_state", amazon_state), ("state", issued.state), ("redirect_uri", require_redirect_uri(config))]
+    if config.app_is_draft or _param(params, "version") == "beta":
+        query.append(("version", "beta"))
+    location = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return Redirect(location, issued.cookie_value)
+
+
+def callback(config: Config, params: Mapping[str, str], cookie_value: str | None) -> Completed:
+    """GET /callback: verify state and cookie, exchange the code, store the grant, tell the bus."""
+    restart = _restart_link(config, params)
+    code = _param(params, "spapi_oauth_code")
+    if _param(params, "error") is not None or not code:
+        raise ConsentError(
+            400,
+            "not_completed",
+            "Authorization was not completed",
+            "The authorization was not completed, so nothing was stored. You can start again.",
+            restart=restart,
+        )
+    try:
+        claims = state.verify(appcreds.state_key(config.prefix), _param(params, "state"), cookie_value)
+    except state.InvalidState as exc:
+        raise _invalid_state(exc.reason, restart) from None
+    seller = _param(params, "selling_partner_id")
+    if not seller or not SELLING_PARTNER_ID.fullmatch(seller):
+        raise _bad_request("selling_partner_id", "Amazon's answer carried a malformed selling_partner_id.")
+    try:
+        state.consume(config.table_name, claims)
+    except state.InvalidState as exc:
+        raise _invalid_state(exc.reason, restart) from None
+    redirect_uri = require_redirect_uri(config)
+    try:
+        token = LwaClient(config.lwa_endpoint, config.prefix).exchange_code(code, redirect_uri)
+    except InvalidGrant:
+        raise ConsentError(
+            400,
+            "code_rejected",
+            "This authorization has expired",
+            "Amazon's one-time code has expired or was already used. Start the authorization again.",
+            restart=restart,
+        ) from None
+    except AppCredentialsRejected:
+        metrics.add_metric(name="AppCredentialsRejected", unit="Count", value=1)
+        raise ConsentError(
+            502, "app_credentials_rejected", "Authorization failed", "Amazon rejected this application's credentials."
+        ) from None
+    except (UpstreamUnavailable, LwaError) as exc:
+        logger.warning("code exchange failed", extra={"error": str(exc)})
+        raise ConsentError(
+            502,
+            "upstream_unavailable",
+            "Amazon is not answering",
+            "Login with Amazon did not answer in time. Please try the authorization again in a few minutes.",
+            restart=restart,
+        ) from None
+    grant = grants.Grant(
+        selling_partner_id=seller,
+        region=claims.region,
+        account_type=claims.account_type,
+        refresh_token=token.refresh_token or "",
+        client_id=appcreds.load(config.prefix).client_id,
+        authorized_at=grants.now_iso(),
+        reference=claims.reference,
+    )
+    outcome = grants.save(config.prefix, config.kms_key_id, grant)
+    detail = {
+        "selling_partner_id": seller,
+        "region": grant.region,
+        "account_type": grant.account_type,
+        "authorized_at": grant.authorized_at,
+        "reauthorize_by": grant.reauthorize_by,
+    }
+    if grant.reference is not None:
+        detail["reference"] = grant.reference
+    if outcome.created:
+        events.publish(config.event_bus_name, names.EVENT_SELLER_AUTHORIZED, detail)
+    else:
+        detail["previous_status"] = outcome.previous_status
+        events.publish(config.event_bus_name, names.EVENT_SELLER_REAUTHORIZED, detail)
+    metrics.add_metric(name="SellerAuthorized", unit="Count", value=1)
+    logger.info(
+        "grant stored",
+        extra={"selling_partner_id": seller, "region": grant.region, "created": outcome.created},
+    )
+    return Completed(seller, grant.region, grant.account_type, outcome.created)
+
+
+def success_location(config: Config, completed: Completed) -> str | None:
+    if not config.success_url:
+        return None
+    parts = urlsplit(config.success_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("selling_partner_id", completed.selling_partner_id), ("region", completed.region)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _issue_state(config: Config, region: str, account_type: str, reference: str | None) -> state.IssuedState:
+    return state.issue(appcreds.state_key(config.prefix), region=region, account_type=account_type, reference=reference)
+
+
+def _param(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if len(value) > MAX_PARAMETER_LENGTH or not value.isascii():
+        raise _bad_request(name, f"{name} is too long or holds characters that are not allowed.")
+    return value
+
+
+def _bad_request(field: str, message: str) -> ConsentError:
+    return ConsentError(400, f"bad_{field}", "This link is not valid", message)
+
+
+def _restart_link(config: Config, params: Mapping[str, str]) -> str:
+    """Where "start again" points: the same region, account type and reference when the state tells them."""
+    query = {"region": "na"}
+    raw = params.get("state")
+    if raw:
+        claims = state.peek(appcreds.state_key(config.prefix), raw)
+        if claims is not None:
+            query = {"region": claims.region, "account_type": claims.account_type}
+            if claims.reference is not None:
+                query["reference"] = claims.reference
+    return f"authorize?{urlencode(query)}"
+
+
+def _invalid_state(reason: str, restart: str) -> ConsentError:
+    return ConsentError(
+        400,
+        f"state_{reason.replace(' ', '_')}",
+        "This authorization link is no longer valid",
+        "The authorization could not be verified (it expired, was already used, or was started in another "
+        "browser). Nothing was stored. Please start again.",
+        restart=restart,
+    )

@@ -1,0 +1,148 @@
+"""The grants store: one Secrets Manager secret per (region, seller), status in its tags.
+
+Re-authorization writes a new version of the same secret. Two concurrent first-time callbacks
+for one seller race on CreateSecret; the loser writes a new version, so the secret always holds
+one complete value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from sellertoken import aws, names
+from sellertoken.errors import GrantNotFound, UpstreamUnavailable
+
+REAUTHORIZE_AFTER = timedelta(days=365)
+
+
+@dataclass(frozen=True, repr=False)
+class Grant:
+    selling_partner_id: str
+    region: str
+    account_type: str
+    refresh_token: str
+    client_id: str
+    authorized_at: str  # ISO 8601 UTC
+    reference: str | None = None
+    status: str = names.STATUS_ACTIVE
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print the refresh token
+        return f"Grant({self.region}/{self.selling_partner_id}, {self.account_type}, {self.status})"
+
+    @property
+    def reauthorize_by(self) -> str:
+        return _iso(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
+
+    def secret_value(self) -> str:
+        value = {
+            "schema_version": names.GRANT_SCHEMA_VERSION,
+            "refresh_token": self.refresh_token,
+            "selling_partner_id": self.selling_partner_id,
+            "region": self.region,
+            "account_type": self.account_type,
+            "client_id": self.client_id,
+            "authorized_at": self.authorized_at,
+            "reauthorize_by": self.reauthorize_by,
+        }
+        if self.reference is not None:
+            value["reference"] = self.reference
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    created: bool
+    previous_status: str | None  # None when the secret is new
+
+
+def now_iso() -> str:
+    return _iso(datetime.now(UTC))
+
+
+def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
+    """Store a grant from a completed consent: a new secret, or a new version of the existing one."""
+    name = names.grant_secret_name(grant.region, grant.selling_partner_id, prefix)
+    sm = aws.client("secretsmanager")
+    try:
+        sm.create_secret(
+            Name=name,
+            SecretString=grant.secret_value(),
+            KmsKeyId=kms_key_id,
+            Description=f"sellertoken grant of {grant.account_type} {grant.selling_partner_id} ({grant.region})",
+            Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()],
+        )
+        return SaveOutcome(created=True, previous_status=None)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+    described = sm.describe_secret(SecretId=name)
+    if described.get("DeletedDate"):
+        sm.restore_secret(SecretId=name)
+    tags = _tags(described)
+    sm.put_secret_value(SecretId=name, SecretString=grant.secret_value())
+    sm.tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()])
+    stale = [k for k in (names.TAG_REVOKED_AT, names.TAG_REVOKED_REASON) if k in tags]
+    if stale:
+        sm.untag_resource(SecretId=name, TagKeys=stale)
+    return SaveOutcome(created=False, previous_status=tags.get(names.TAG_STATUS))
+
+
+def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
+    """Read a grant with its status (from the value's tags via DescribeSecret)."""
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    sm = aws.client("secretsmanager")
+    try:
+        value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+        tags = _tags(sm.describe_secret(SecretId=name))
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code in ("ResourceNotFoundException", "InvalidRequestException"):
+            raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
+        raise UpstreamUnavailable(f"Secrets Manager answered {code}") from None
+    return Grant(
+        selling_partner_id=value["selling_partner_id"],
+        region=value["region"],
+        account_type=value["account_type"],
+        refresh_token=value["refresh_token"],
+        client_id=value["client_id"],
+        authorized_at=value["authorized_at"],
+        reference=value.get("reference"),
+        status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
+        tags=tags,
+    )
+
+
+def mark_revoked(prefix: str, region: str, selling_partner_id: str, reason: str, *, at: str | None = None) -> None:
+    """Flag a grant revoked (tags only: the secret is kept for audit and re-authorization)."""
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    aws.client("secretsmanager").tag_resource(
+        SecretId=name,
+        Tags=[
+            {"Key": names.TAG_STATUS, "Value": names.STATUS_REVOKED},
+            {"Key": names.TAG_REVOKED_AT, "Value": at or now_iso()},
+            {"Key": names.TAG_REVOKED_REASON, "Value": reason},
+        ],
+    )
+
+
+def _active_tags(grant: Grant) -> dict[str, str]:
+    return {
+        names.TAG_STATUS: names.STATUS_ACTIVE,
+        names.TAG_REGION: grant.region,
+        names.TAG_SELLER: grant.selling_partner_id,
+        names.TAG_ACCOUNT_TYPE: grant.account_type,
+        names.TAG_AUTHORIZED_AT: grant.authorized_at,
+    }
+
+
+def _tags(described: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in described.get("Tags", [])}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

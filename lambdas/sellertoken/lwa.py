@@ -1,0 +1,161 @@
+"""Login with Amazon token endpoint client: the three grants, typed errors, bounded retries.
+
+Retries (urllib3) happen only on connection errors, 429 and 5xx, never on a 4xx. The code
+exchange does not retry a read timeout: the one-time code may already be spent.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from sellertoken import appcreds
+from sellertoken.errors import (
+    AppCredentialsRejected,
+    InvalidGrant,
+    LwaError,
+    UpstreamUnavailable,
+)
+
+DEFAULT_EXPIRES_IN = 3600
+MAX_TOKEN_BYTES = 2048
+_TIMEOUT = (2.0, 5.0)  # connect, read (seconds)
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
+_REJECTED_CLIENT = ("invalid_client", "unauthorized_client")
+GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
+
+
+@dataclass(frozen=True, repr=False)
+class LwaToken:
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+
+    def __repr__(self) -> str:  # never print a token
+        return f"LwaToken(expires_in={self.expires_in})"
+
+
+def _session(*, retry_reads: bool) -> requests.Session:
+    retry = Retry(
+        total=3,
+        connect=3,
+        read=3 if retry_reads else 0,
+        status=3,
+        other=0,
+        backoff_factor=0.2,
+        backoff_max=2.0,
+        status_forcelist=_RETRY_STATUSES,
+        allowed_methods=frozenset({"POST"}),
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=50))
+    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=50))
+    return session
+
+
+@functools.cache
+def _sessions() -> dict[bool, requests.Session]:
+    return {True: _session(retry_reads=True), False: _session(retry_reads=False)}
+
+
+def reset() -> None:
+    _sessions.cache_clear()
+
+
+class LwaClient:
+    """Talks to one LWA token endpoint on behalf of the app whose credentials live under `prefix`."""
+
+    def __init__(self, endpoint: str, prefix: str) -> None:
+        self.endpoint = endpoint
+        self.prefix = prefix
+
+    def exchange_code(self, code: str, redirect_uri: str) -> LwaToken:
+        """authorization_code grant. The answer must carry a refresh token to count as a grant."""
+        token = self._request(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            retry_reads=False,
+        )
+        if not _usable(token.refresh_token):
+            raise UpstreamUnavailable("LWA answered the code exchange without a usable refresh token")
+        return token
+
+    def refresh(self, refresh_token: str) -> LwaToken:
+        """refresh_token grant (no scope is sent, as Amazon asks)."""
+        return self._request({"grant_type": "refresh_token", "refresh_token": refresh_token}, retry_reads=True)
+
+    def grantless(self, scope: str) -> LwaToken:
+        """client_credentials grant for one of Amazon's grantless scopes."""
+        return self._request({"grant_type": "client_credentials", "scope": scope}, retry_reads=True)
+
+    def _request(self, form: dict[str, str], *, retry_reads: bool) -> LwaToken:
+        cached = appcreds.load(self.prefix)
+        try:
+            return self._post(form, cached, retry_reads)
+        except AppCredentialsRejected:
+            # The secret may have been rotated since we cached it: read it again, retry only if it changed.
+            fresh = appcreds.load(self.prefix, force=True)
+            if fresh == cached:
+                raise
+            return self._post(form, fresh, retry_reads)
+
+    def _post(self, form: dict[str, str], creds: appcreds.AppCredentials, retry_reads: bool) -> LwaToken:
+        body = {**form, "client_id": creds.client_id, "client_secret": creds.client_secret}
+        try:
+            response = _sessions()[retry_reads].post(
+                self.endpoint,
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
+                timeout=_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            # The exception text may echo the request; keep only its type.
+            raise UpstreamUnavailable(f"LWA unreachable ({type(exc).__name__})") from None
+        return _parse(response)
+
+
+def _parse(response: requests.Response) -> LwaToken:
+    status = response.status_code
+    if status in _RETRY_STATUSES or status >= 500:
+        raise UpstreamUnavailable(f"LWA answered {status} after retries")
+    try:
+        payload = response.json()
+    except ValueError:
+        raise UpstreamUnavailable(f"LWA answered {status} with a body that is not JSON") from None
+    if not isinstance(payload, dict):
+        raise UpstreamUnavailable(f"LWA answered {status} with an unexpected body")
+    if status != 200:
+        code = str(payload.get("error") or "unknown_error")[:64]
+        if code == "invalid_grant":
+            raise InvalidGrant(status)
+        if code in _REJECTED_CLIENT:
+            raise AppCredentialsRejected(f"LWA answered {status} {code}: the app's client id or secret is wrong")
+        raise LwaError(code, status)
+    access_token = payload.get("access_token")
+    if not _usable(access_token):
+        raise UpstreamUnavailable("LWA answered 200 without a usable access token")
+    refresh_token = payload.get("refresh_token")
+    return LwaToken(
+        access_token=access_token,
+        expires_in=_expires_in(payload.get("expires_in")),
+        refresh_token=refresh_token if _usable(refresh_token) else None,
+    )
+
+
+def _usable(token: object) -> bool:
+    return isinstance(token, str) and 0 < len(token.encode()) <= MAX_TOKEN_BYTES and token.isprintable()
+
+
+def _expires_in(value: object) -> int:
+    # A missing or odd expiry must never mean "never expires" (Nango PR #6763): fall back to 1 hour.
+    try:
+        seconds = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return DEFAULT_EXPIRES_IN
+    return seconds if 0 < seconds <= 86400 else DEFAULT_EXPIRES_IN
