@@ -193,7 +193,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
     metrics.add_metric(name="SellerAuthorized", unit="Count", value=1)
     logger.info(
         "grant stored",
-        extra={"selling_partner_id": seller, "region": grant.region, "created": outcome.created},
+        extra={"selling_partner_id": seller, "region": grant.region, "new_grant": outcome.created},
     )
     return Completed(seller, grant.region, grant.account_type, outcome.created)
 

@@ -1,0 +1,52 @@
+"""`python -m devstack` (what `make run` starts): the whole broker on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from devstack.stack import LocalStack  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--api-port", type=int, default=8700, help="local API Gateway port (0: any free port)")
+    parser.add_argument("--aws-port", type=int, default=8701, help="embedded AWS (moto) port")
+    parser.add_argument("--amazon-port", type=int, default=8702, help="Amazon simulator port")
+    parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
+    parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
+    args = parser.parse_args(argv)
+
+    stack = LocalStack(
+        api_port=args.api_port,
+        aws_port=args.aws_port,
+        amazon_port=args.amazon_port,
+        state_dir=args.state_dir,
+        success_url=args.success_url,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    endpoints = stack.start()
+    print("sellertoken local stack is ready", flush=True)
+    print(f"  Amazon simulator : {endpoints['amazon']}")
+    print(f"  embedded AWS     : {endpoints['aws']}  (moto, region {endpoints['region']})")
+    print(f"  API              : {endpoints['api']}")
+    print(f"  endpoints file   : {Path(args.state_dir) / 'endpoints.json'}")
+    print()
+    print(f"Open {endpoints['authorize']} in a browser and click Confirm.")
+    print("Press Ctrl-C to stop.", flush=True)
+    stopped.wait()
+    stack.stop()
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The whole broker on loopback: moto's server, the Amazon simulator and a local API Gateway that
+runs the real handlers in-process. Endpoints are written to .devstack/endpoints.json once ready."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from devstack.amazon import AmazonSimulator
+from devstack.apigw import LocalApiGateway
+from devstack.seed import Seeded, seed
+from sellertoken import names
+
+HOST = "127.0.0.1"
+OAUTH_FUNCTION = "sellertoken-oauth"
+OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        api_port: int = 0,
+        aws_port: int = 0,
+        amazon_port: int = 0,
+        state_dir: str | Path = ".devstack",
+        success_url: str | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.success_url = success_url
+        self.aws = ThreadedMotoServer(ip_address=HOST, port=aws_port, verbose=False)
+        self.api = LocalApiGateway({}, host=HOST, port=api_port)
+        self.app_credentials = {
+            "client_id": "amzn1.application-oa2-client.local" + secrets.token_hex(12),
+            "client_secret": "amzn1.oa2-cs.v1." + secrets.token_hex(32),
+            "application_id": "amzn1.sp.solution.local-" + secrets.token_hex(8),
+        }
+        self.amazon = AmazonSimulator(
+            client_id=self.app_credentials["client_id"],
+            client_secret=self.app_credentials["client_secret"],
+            application_id=self.app_credentials["application_id"],
+            redirect_uris=[f"{self.api.base_url}/callback"],
+            host=HOST,
+            port=amazon_port,
+        )
+        self.seeded: Seeded | None = None
+        self.endpoints: dict = {}
+
+    def start(self) -> dict:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.aws.start()
+        aws_url = "http://{}:{}".format(*self.aws.get_host_and_port())
+        amazon_url = self.amazon.start()
+        self.seeded = seed(aws_url, app_credentials=self.app_credentials, state_key=secrets.token_urlsafe(48))
+        os.environ.update(self._environment(aws_url, amazon_url))
+        for route in OAUTH_ROUTES:
+            self.api.routes[route] = (OAUTH_FUNCTION, _handler("handlers.oauth"))
+        api_url = self.api.start()
+        self.endpoints = {
+            "api": api_url,
+            "aws": aws_url,
+            "amazon": amazon_url,
+            "region": names.LOCAL_AWS_REGION,
+            "authorize": f"{api_url}/authorize?region=na",
+            "redirect_uri": f"{api_url}/callback",
+            "events_queue_url": self.seeded.events_queue_url,
+            "table": self.seeded.table_name,
+            "event_bus": self.seeded.event_bus_name,
+        }
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / "endpoints.json"
+        path.write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        return self.endpoints
+
+    def stop(self) -> None:
+        for part in (self.api, self.amazon, self.aws):
+            try:
+                part.stop()
+            except Exception:  # noqa: BLE001, S112 - stop the rest whatever one of them does
+                continue
+        (self.state_dir / "endpoints.json").unlink(missing_ok=True)
+
+    def _environment(self, aws_url: str, amazon_url: str) -> dict[str, str]:
+        assert self.seeded is not None
+        env = {
+            "AWS_ENDPOINT_URL": aws_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": names.LOCAL_AWS_REGION,
+            "AWS_REGION": names.LOCAL_AWS_REGION,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            names.ENV_PREFIX: names.DEFAULT_PREFIX,
+            names.ENV_TABLE_NAME: self.seeded.table_name,
+            names.ENV_KMS_KEY_ID: self.seeded.kms_key_arn,
+            names.ENV_EVENT_BUS_NAME: self.seeded.event_bus_name,
+            names.ENV_REDIRECT_URI: f"{self.api.base_url}/callback",
+            names.ENV_APP_IS_DRAFT: "true",
+            names.ENV_LWA_ENDPOINT: f"{amazon_url}/auth/o2/token",
+            names.ENV_CONSENT_BASE_URL: amazon_url,
+            names.ENV_SPAPI_BASE_URL: amazon_url,
+        }
+        if self.success_url:
+            env[names.ENV_SUCCESS_URL] = self.success_url
+        return env
+
+
+def _handler(module: str):
+    return importlib.import_module(module).handler
