@@ -1,0 +1,751 @@
+"""The Amazon simulator behaves like Amazon's consent page, LWA and SP-API, as the reference describes."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from devstack.amazon import AmazonSimulator
+
+CLIENT_ID = "amzn1.application-oa2-client.simulated"
+CLIENT_SECRET = "amzn1.oa2-cs.v1.simulated"
+APP_ID = "amzn1.sp.solution.simulated"
+CALLBACK = "https://broker.example/callback"
+SELLER = "A3FHEXAMPLEYWS"
+ORDERS_RESOURCE = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def running(clock):
+    sim = AmazonSimulator(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        application_id=APP_ID,
+        redirect_uris=[CALLBACK, "https://broker.example/other?tenant=7"],
+        clock=clock,
+    )
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(running, clock):
+    running.reset()
+    clock.now = 1_700_000_000.0
+    yield running
+    running.reset()
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        yield session
+
+
+def token(sim, http, **params):
+    return http.post(f"{sim.base_url}/auth/o2/token", data=params, timeout=10)
+
+
+def exchange(sim, http, code, redirect_uri=CALLBACK, **overrides):
+    params = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    return token(sim, http, **{**params, **overrides})
+
+
+def refresh(sim, http, refresh_token, **overrides):
+    params = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    return token(sim, http, **{**params, **overrides})
+
+
+def authorize(sim, http, seller=SELLER) -> dict:
+    response = exchange(sim, http, sim.issue_code(seller, CALLBACK))
+    assert response.status_code == 200
+    return response.json()
+
+
+def sellers(sim, http, access_token):
+    headers = {"x-amz-access-token": access_token} if access_token is not None else {}
+    return http.get(f"{sim.base_url}/sellers/v1/marketplaceParticipations", headers=headers, timeout=10)
+
+
+def create_rdt(sim, http, access_token, body):
+    return http.post(
+        f"{sim.base_url}/tokens/2021-03-01/restrictedDataToken",
+        json=body,
+        headers={"x-amz-access-token": access_token},
+        timeout=10,
+    )
+
+
+def denied_details(response) -> str:
+    assert response.status_code == 403
+    (error,) = response.json()["errors"]
+    assert error["code"] == "Unauthorized"
+    assert error["message"] == "Access to requested resource is denied."
+    return error["details"]
+
+
+class Form(HTMLParser):
+    """Collects what a browser would see and submit on the consent page."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.action = None
+        self.fields: dict[str, str] = {}
+        self.inputs: dict[str, dict] = {}
+        self.labels: dict[str, str] = {}
+        self.buttons: dict[str, tuple[str, str]] = {}
+        self._label_for = None
+        self._button = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.action = attrs["action"]
+        elif tag == "input":
+            self.fields[attrs["name"]] = attrs.get("value", "")
+            if "id" in attrs:
+                self.inputs[attrs["id"]] = attrs
+        elif tag == "label":
+            self._label_for = attrs["for"]
+            self.labels[self._label_for] = ""
+        elif tag == "button":
+            self._button = (attrs["name"], attrs["value"])
+
+    def handle_data(self, data):
+        if self._label_for:
+            self.labels[self._label_for] += data
+        if self._button:
+            self.buttons[data.strip()] = self._button
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._label_for = None
+        elif tag == "button":
+            self._button = None
+
+    def submit(self, sim, http, button: str, **overrides):
+        name, value = self.buttons[button]
+        data = {**self.fields, name: value, **overrides}
+        return http.post(sim.base_url + self.action, data=data, allow_redirects=False, timeout=10)
+
+
+def consent(sim, http, **params):
+    query = {"application_id": APP_ID, "state": "st-123", "version": "beta", **params}
+    return http.get(f"{sim.base_url}/apps/authorize/consent", params=query, timeout=10)
+
+
+def redirect_query(response) -> tuple[str, dict[str, str]]:
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    return f"{location.scheme}://{location.netloc}{location.path}", query
+
+
+# ---------------------------------------------------------------- authorization code grant
+
+
+def test_code_exchange_returns_lwa_tokens_with_no_store_headers(sim, http):
+    response = exchange(sim, http, sim.issue_code(SELLER, CALLBACK))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["access_token"].startswith("Atza|") and len(body["access_token"]) > 200
+    assert body["refresh_token"].startswith("Atzr|")
+    assert SELLER not in body["access_token"] + body["refresh_token"]
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Pragma"] == "no-cache"
+    assert sim.refresh_tokens(SELLER) == [body["refresh_token"]]
+
+
+def test_code_works_only_once(sim, http):
+    code = sim.issue_code(SELLER, CALLBACK)
+    assert exchange(sim, http, code).status_code == 200
+
+    again = exchange(sim, http, code)
+
+    assert again.status_code == 400
+    body = again.json()
+    assert body["error"] == "invalid_grant"
+    assert body["error_description"] == "The request has an invalid grant parameter : code"
+    assert body["request_id"] and body["error_index"]
+
+
+def test_code_expires_after_its_ttl(sim, http, clock):
+    code = sim.issue_code(SELLER, CALLBACK)
+    clock.now += 301
+
+    response = exchange(sim, http, code)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_code_for_another_redirect_uri_is_an_invalid_grant(sim, http):
+    code = sim.issue_code(SELLER, CALLBACK)
+
+    response = exchange(sim, http, code, redirect_uri="https://broker.example/elsewhere")
+
+    assert response.status_code == 400
+    assert response.json()["error_description"] == "The request has an invalid grant parameter : code"
+
+
+def test_each_exchange_issues_a_new_refresh_token_and_old_ones_stay_valid(sim, http):
+    first = authorize(sim, http)["refresh_token"]
+    second = authorize(sim, http)["refresh_token"]
+
+    assert first != second
+    assert sim.refresh_tokens(SELLER) == [first, second]
+    assert refresh(sim, http, first).status_code == 200
+
+
+def test_json_body_is_accepted_like_the_java_sdk_sends(sim, http):
+    params = {
+        "grant_type": "authorization_code",
+        "code": sim.issue_code(SELLER, CALLBACK),
+        "redirect_uri": CALLBACK,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+
+    response = http.post(f"{sim.base_url}/auth/o2/token", json=params, timeout=10)
+
+    assert response.status_code == 200 and response.json()["refresh_token"].startswith("Atzr|")
+
+
+# ---------------------------------------------------------------- client authentication and request errors
+
+
+@pytest.mark.parametrize("overrides", [{"client_secret": "wrong"}, {"client_id": "amzn1.application-oa2-client.other"}])
+def test_wrong_client_credentials_are_invalid_client(sim, http, overrides):
+    code = sim.issue_code(SELLER, CALLBACK)
+
+    response = exchange(sim, http, code, **overrides)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.json()["error_description"] == "Client authentication failed"
+    assert exchange(sim, http, code).status_code == 200, "a failed client auth does not use up the code"
+
+
+def test_expired_client_secret_rejects_every_grant_until_valid_again(sim, http):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    sim.set_client_secret_valid(False)
+
+    assert refresh(sim, http, refresh_token).json()["error"] == "invalid_client"
+    sim.set_client_secret_valid(True)
+    assert refresh(sim, http, refresh_token).status_code == 200
+
+
+def test_missing_parameter_is_invalid_request(sim, http):
+    response = token(sim, http, grant_type="refresh_token", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_malformed_json_body_is_invalid_request(sim, http):
+    response = http.post(
+        f"{sim.base_url}/auth/o2/token", data=b"{oops", headers={"Content-Type": "application/json"}, timeout=10
+    )
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_unknown_grant_type_is_unsupported(sim, http):
+    response = token(sim, http, grant_type="password", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+
+    assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+    assert sim.calls()["token.error"] == 1
+
+
+# ---------------------------------------------------------------- refresh and revocation
+
+
+def test_refresh_returns_a_new_access_token_and_the_same_refresh_token(sim, http):
+    granted = authorize(sim, http)
+
+    response = refresh(sim, http, granted["refresh_token"])
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["refresh_token"] == granted["refresh_token"]
+    assert body["access_token"].startswith("Atza|") and body["access_token"] != granted["access_token"]
+    assert body["expires_in"] == 3600
+    assert sim.calls()["token.refresh_token"] == 1
+
+
+def test_revoked_seller_gets_invalid_grant_and_loses_access_tokens(sim, http):
+    granted = authorize(sim, http)
+    authorize(sim, http)
+    other = authorize(sim, http, seller="A1OTHERSELLER1")
+
+    assert sim.revoke(SELLER) == 2
+
+    response = refresh(sim, http, granted["refresh_token"])
+    assert response.status_code == 400
+    assert response.json() == {
+        **response.json(),
+        "error": "invalid_grant",
+        "error_description": "The request has an invalid grant parameter : refresh_token. "
+        "User may have revoked or didn't grant the permission.",
+    }
+    assert denied_details(sellers(sim, http, granted["access_token"])) == (
+        "The access token you provided is revoked, malformed or invalid."
+    )
+    assert refresh(sim, http, other["refresh_token"]).status_code == 200
+    assert sim.refresh_tokens(SELLER) == []
+
+
+def test_seller_can_reauthorize_after_revocation(sim, http):
+    authorize(sim, http)
+    sim.revoke(SELLER)
+
+    granted = authorize(sim, http)
+
+    assert sellers(sim, http, granted["access_token"]).status_code == 200
+
+
+# ---------------------------------------------------------------- client credentials
+
+
+@pytest.mark.parametrize("scope", ["sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation"])
+def test_client_credentials_grant_returns_a_grantless_token(sim, http, scope):
+    response = token(
+        sim, http, grant_type="client_credentials", scope=scope, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+    )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["access_token"].startswith("Atc|") and body["expires_in"] == 3600
+    assert "refresh_token" not in body
+
+
+@pytest.mark.parametrize("scope", [None, "sellingpartnerapi::migration", "profile"])
+def test_client_credentials_with_a_bad_scope_is_invalid_scope(sim, http, scope):
+    params = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    if scope:
+        params["scope"] = scope
+
+    response = token(sim, http, **params)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+# ---------------------------------------------------------------- consent page
+
+
+def test_consent_page_shows_the_app_a_prefilled_seller_id_and_two_buttons(sim, http):
+    response = consent(sim, http, state="<script>x</script>")
+
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f"Authorize {APP_ID}?" in response.text
+    assert "<script>x" not in response.text
+    form = Form(response.text)
+    (field_id,) = [key for key, text in form.labels.items() if text == "Selling partner ID"]
+    assert re.fullmatch(r"A[A-Z0-9]{13}", form.inputs[field_id]["value"])
+    assert set(form.buttons) == {"Confirm", "Cancel"}
+    assert form.fields["state"] == "<script>x</script>"
+    assert form.fields["redirect_uri"] == CALLBACK, "absent redirect_uri means the first registered one"
+    assert sim.calls()["consent"] == 1
+
+
+def test_confirm_redirects_with_state_seller_and_a_code_that_exchanges(sim, http):
+    form = Form(consent(sim, http).text)
+
+    target, query = redirect_query(form.submit(sim, http, "Confirm", selling_partner_id=SELLER))
+
+    assert target == CALLBACK
+    assert query["state"] == "st-123" and query["selling_partner_id"] == SELLER
+    assert re.fullmatch(r"[A-Za-z0-9]{20,}", query["spapi_oauth_code"])
+    assert exchange(sim, http, query["spapi_oauth_code"]).status_code == 200
+    assert len(sim.refresh_tokens(SELLER)) == 1
+
+
+def test_confirm_keeps_the_query_of_the_redirect_uri(sim, http):
+    form = Form(consent(sim, http, redirect_uri="https://broker.example/other?tenant=7").text)
+
+    target, query = redirect_query(form.submit(sim, http, "Confirm"))
+
+    assert target == "https://broker.example/other"
+    assert query["tenant"] == "7" and query["selling_partner_id"] == form.fields["selling_partner_id"]
+
+
+def test_confirm_with_an_invalid_seller_id_shows_the_page_again(sim, http):
+    form = Form(consent(sim, http).text)
+
+    response = form.submit(sim, http, "Confirm", selling_partner_id="bad id")
+
+    assert response.status_code == 400
+    assert "8 to 20 capital letters" in response.text
+    assert Form(response.text).buttons.keys() == {"Confirm", "Cancel"}
+
+
+def test_cancel_redirects_with_access_denied_and_no_code(sim, http):
+    form = Form(consent(sim, http).text)
+
+    response = form.submit(sim, http, "Cancel")
+
+    _, query = redirect_query(response)
+    assert "error=access_denied&error_description=The+user+denied+the+request" in response.headers["Location"]
+    assert query["state"] == "st-123"
+    assert "spapi_oauth_code" not in query and "selling_partner_id" not in query
+
+
+def test_unregistered_redirect_uri_is_md5101(sim, http):
+    response = consent(sim, http, redirect_uri="https://evil.example/cb")
+
+    assert response.status_code == 400 and "MD5101" in response.text
+
+
+def test_forged_redirect_uri_in_the_form_is_md5101(sim, http):
+    form = Form(consent(sim, http).text)
+
+    response = form.submit(sim, http, "Confirm", redirect_uri="https://evil.example/cb")
+
+    assert response.status_code == 400 and "MD5101" in response.text
+
+
+def test_draft_app_without_version_beta_is_md1000(sim, http):
+    response = http.get(
+        f"{sim.base_url}/apps/authorize/consent", params={"application_id": APP_ID, "state": "s"}, timeout=10
+    )
+
+    assert response.status_code == 400 and "MD1000" in response.text
+
+
+def test_consent_without_state_is_an_error_page(sim, http):
+    response = http.get(
+        f"{sim.base_url}/apps/authorize/consent", params={"application_id": APP_ID, "version": "beta"}, timeout=10
+    )
+
+    assert response.status_code == 400 and "state" in response.text
+
+
+def test_unknown_application_id_is_an_error_page(sim, http):
+    response = consent(sim, http, application_id="amzn1.sp.solution.unknown")
+
+    assert response.status_code == 400 and "MD9100" in response.text
+
+
+def test_published_app_ignores_version_and_without_registered_uris_refuses():
+    published = AmazonSimulator(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, application_id=APP_ID, app_is_draft=False
+    )
+    base = published.start()
+    try:
+        url = f"{base}/apps/authorize/consent"
+        params = {"application_id": APP_ID, "state": "s"}
+        assert "MD5101" in requests.get(url, params=params, timeout=10).text
+        published.redirect_uris.append(CALLBACK)
+        assert requests.get(url, params=params, timeout=10).status_code == 200
+    finally:
+        published.stop()
+
+
+# ---------------------------------------------------------------- SP-API
+
+
+def test_valid_seller_token_reads_marketplace_participations(sim, http):
+    response = sellers(sim, http, authorize(sim, http)["access_token"])
+
+    assert response.status_code == 200
+    (participation,) = response.json()["payload"]
+    assert participation["marketplace"]["id"] == "ATVPDKIKX0DER"
+    assert participation["participation"] == {"isParticipating": True, "hasSuspendedListings": False}
+
+
+def test_expired_access_token_is_denied_as_expired(sim, http, clock):
+    access_token = authorize(sim, http)["access_token"]
+    clock.now += 3601
+
+    assert denied_details(sellers(sim, http, access_token)) == "The access token you provided has expired."
+
+
+@pytest.mark.parametrize("header", [None, "", "Atza|not-issued-here"])
+def test_missing_or_unknown_token_is_denied_as_invalid(sim, http, header):
+    details = denied_details(sellers(sim, http, header))
+
+    assert details == "The access token you provided is revoked, malformed or invalid."
+
+
+def test_grantless_token_cannot_call_seller_operations(sim, http):
+    grantless = token(
+        sim,
+        http,
+        grant_type="client_credentials",
+        scope="sellingpartnerapi::notifications",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    ).json()["access_token"]
+
+    assert denied_details(sellers(sim, http, grantless)).startswith("The access token you provided is revoked")
+
+
+def test_expired_client_secret_denies_sp_api_calls(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_client_secret_valid(False)
+
+    assert denied_details(sellers(sim, http, access_token)) == "The LWA secret token you provided has expired."
+
+
+# ---------------------------------------------------------------- restricted data tokens
+
+
+def test_rdt_is_issued_and_opens_the_orders_endpoint(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+
+    response = create_rdt(sim, http, access_token, {"restrictedResources": [ORDERS_RESOURCE]})
+
+    assert response.status_code == 200
+    rdt = response.json()["restrictedDataToken"]
+    assert rdt.startswith("Atz.sprdt|") and response.json()["expiresIn"] == 3600
+    orders = http.get(f"{sim.base_url}/orders/v0/orders", headers={"x-amz-access-token": rdt}, timeout=10)
+    assert orders.status_code == 200 and orders.json() == {"payload": {"Orders": []}}
+    assert denied_details(sellers(sim, http, rdt)), "an RDT is not a seller access token"
+
+
+def test_rdt_for_another_path_does_not_open_orders(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    resource = {"method": "GET", "path": "/mfn/v0/shipments/{shipmentId}"}
+    rdt = create_rdt(sim, http, access_token, {"restrictedResources": [resource]}).json()["restrictedDataToken"]
+
+    orders = http.get(f"{sim.base_url}/orders/v0/orders", headers={"x-amz-access-token": rdt}, timeout=10)
+
+    assert orders.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"restrictedResources": []},
+        {"restrictedResources": [ORDERS_RESOURCE] * 51},
+        {"restrictedResources": [{**ORDERS_RESOURCE, "method": "PATCH"}]},
+        {"restrictedResources": [{**ORDERS_RESOURCE, "path": "orders/v0/orders"}]},
+        {"restrictedResources": [{**ORDERS_RESOURCE, "dataElements": ["creditCard"]}]},
+        {"targetApplication": 7, "restrictedResources": [ORDERS_RESOURCE]},
+    ],
+)
+def test_rdt_request_outside_the_model_is_invalid_input(sim, http, body):
+    access_token = authorize(sim, http)["access_token"]
+
+    response = create_rdt(sim, http, access_token, body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "InvalidInput"
+
+
+def test_rdt_needs_a_valid_seller_token(sim, http):
+    response = create_rdt(sim, http, "Atza|forged", {"restrictedResources": [ORDERS_RESOURCE]})
+
+    assert denied_details(response) == "The access token you provided is revoked, malformed or invalid."
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_latency_fault_delays_then_answers_normally(sim, http):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    sim.set_fault("token", latency_ms=200)
+
+    started = time.monotonic()
+    response = refresh(sim, http, refresh_token)
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 200
+    assert 0.2 <= elapsed < 1.5
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(500, "server_error"), (503, "temporarily_unavailable"), (429, "server_error")]
+)
+def test_token_status_fault_answers_lwa_errors(sim, http, status, error):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    sim.set_fault("token", status=status)
+
+    response = refresh(sim, http, refresh_token)
+
+    assert response.status_code == status and response.json()["error"] == error
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(500, "InternalFailure"), (503, "InternalFailure"), (429, "QuotaExceeded")]
+)
+def test_sp_api_status_fault_answers_sp_api_errors(sim, http, status, code):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_fault("sellers", status=status)
+
+    response = sellers(sim, http, access_token)
+
+    assert response.status_code == status and response.json()["errors"][0]["code"] == code
+
+
+def test_fault_with_count_applies_to_that_many_requests(sim, http):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    sim.set_fault("token", status=503, count=2)
+
+    statuses = [refresh(sim, http, refresh_token).status_code for _ in range(3)]
+
+    assert statuses == [503, 503, 200]
+    assert sim.calls()["token.refresh_token"] == 3 and sim.calls()["token.error"] == 2
+
+
+def test_consent_fault_shows_an_error_page(sim, http):
+    sim.set_fault("consent", status=503)
+
+    assert consent(sim, http).status_code == 503
+    sim.set_fault("consent")
+    assert consent(sim, http).status_code == 200
+
+
+def _in_background(call):
+    result = {}
+
+    def run():
+        try:
+            result["response"] = call()
+        except requests.RequestException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_hang_lasts_until_the_fault_is_cleared_even_when_its_count_is_used_up(sim):
+    refresh_token = authorize(sim, requests)["refresh_token"]
+    sim.set_fault("token", hang=True, count=1)
+    thread, result = _in_background(lambda: refresh(sim, requests, refresh_token))
+
+    thread.join(0.3)
+    assert thread.is_alive(), "the request hangs"
+    sim.set_fault("token")
+    thread.join(2)
+
+    assert not thread.is_alive()
+    assert result["response"].status_code == 200
+
+
+def test_stop_ends_a_hanging_request_promptly():
+    other = AmazonSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, application_id=APP_ID)
+    other.start()
+    other.set_fault("token", hang=True)
+    thread, _ = _in_background(lambda: requests.post(f"{other.base_url}/auth/o2/token", timeout=10))
+    thread.join(0.2)
+    assert thread.is_alive()
+
+    other.stop()
+    thread.join(2)
+
+    assert not thread.is_alive()
+
+
+def test_set_fault_rejects_unknown_endpoints(sim):
+    with pytest.raises(ValueError):
+        sim.set_fault("orders", status=500)
+
+
+def test_concurrent_refreshes_are_all_served(sim):
+    refresh_token = authorize(sim, requests)["refresh_token"]
+    results = []
+
+    def worker():
+        with requests.Session() as session:
+            results.extend(refresh(sim, session, refresh_token).status_code for _ in range(10))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert results == [200] * 160
+    assert sim.calls()["token.refresh_token"] == 160
+
+
+# ---------------------------------------------------------------- control API
+
+
+def test_control_api_switches_the_simulator(sim, http):
+    granted = authorize(sim, http)
+    control = f"{sim.base_url}/_control"
+
+    assert http.post(f"{control}/revoke", json={"selling_partner_id": SELLER}).json() == {"revoked": 1}
+    assert refresh(sim, http, granted["refresh_token"]).json()["error"] == "invalid_grant"
+
+    assert http.post(f"{control}/client-secret", json={"valid": False}).status_code == 200
+    assert refresh(sim, http, "Atzr|x").status_code == 401
+
+    assert http.post(f"{control}/reset").status_code == 200
+    fault = {"endpoint": "token", "latency_ms": 0, "status": 503, "hang": False, "count": 1}
+    assert http.post(f"{control}/fault", json=fault).status_code == 200
+    assert refresh(sim, http, "Atzr|x").status_code == 503
+    assert refresh(sim, http, "Atzr|x").status_code == 400, "secret valid again after reset, fault used up"
+
+    calls = http.get(f"{control}/calls").json()
+    assert calls["token.refresh_token"] == 2 and calls["token.error"] == 2
+    assert http.post(f"{control}/calls/reset").status_code == 200
+    assert http.get(f"{control}/calls").json()["token.refresh_token"] == 0
+
+
+def test_control_api_issues_codes_and_lists_refresh_tokens(sim, http):
+    control = f"{sim.base_url}/_control"
+
+    code = http.post(f"{control}/code", json={"selling_partner_id": SELLER, "redirect_uri": CALLBACK}).json()
+    refresh_token = exchange(sim, http, code["code"]).json()["refresh_token"]
+
+    listed = http.get(f"{control}/refresh-tokens", params={"selling_partner_id": SELLER}).json()
+    assert listed == {"refresh_tokens": [refresh_token]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("revoke", b"{not json"),
+        ("revoke", b"[]"),
+        ("client-secret", b'{"valid": "no"}'),
+        ("fault", b'{"endpoint": "nowhere"}'),
+        ("fault", b'{"endpoint": "token", "status": 200}'),
+    ],
+)
+def test_control_api_rejects_bad_requests(sim, http, path, body):
+    response = http.post(f"{sim.base_url}/_control/{path}", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+
+
+def test_simulator_binds_loopback_only():
+    with pytest.raises(ValueError):
+        AmazonSimulator(client_id="c", client_secret="s", application_id="a", host="0.0.0.0")
