@@ -1,0 +1,155 @@
+"""Handlers in-process on moto (mock_aws) and the Amazon simulator on loopback."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from moto import mock_aws
+
+from devstack.amazon import AmazonSimulator
+from devstack.apigw import build_event
+from devstack.lambda_context import LocalLambdaContext
+from devstack.seed import Seeded, clients, seed
+from sellertoken import names, state
+
+REDIRECT_URI = "https://broker.example.test/callback"
+APP = {
+    "client_id": "amzn1.application-oa2-client.test" + "0" * 24,
+    "client_secret": "amzn1.oa2-cs.v1." + "s3cr3t" * 8,
+    "application_id": "amzn1.sp.solution.test-app",
+}
+
+
+@pytest.fixture(scope="session")
+def amazon():
+    simulator = AmazonSimulator(
+        client_id=APP["client_id"],
+        client_secret=APP["client_secret"],
+        application_id=APP["application_id"],
+        redirect_uris=[REDIRECT_URI],
+    )
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def aws(amazon, monkeypatch):
+    """A fresh moto world seeded like the real stack, and the functions' environment pointing at it."""
+    amazon.reset()
+    with mock_aws():
+        seeded = seed(None, app_credentials=APP, state_key=secrets.token_urlsafe(48))
+        env = {
+            names.ENV_PREFIX: names.DEFAULT_PREFIX,
+            names.ENV_TABLE_NAME: seeded.table_name,
+            names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
+            names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
+            names.ENV_REDIRECT_URI: REDIRECT_URI,
+            names.ENV_APP_IS_DRAFT: "true",
+            names.ENV_LWA_ENDPOINT: f"{amazon.base_url}/auth/o2/token",
+            names.ENV_CONSENT_BASE_URL: amazon.base_url,
+            names.ENV_SPAPI_BASE_URL: amazon.base_url,
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv(names.ENV_SUCCESS_URL, raising=False)
+        yield World(seeded, clients(None), amazon)
+
+
+@dataclass
+class World:
+    seeded: Seeded
+    clients: dict
+    amazon: AmazonSimulator
+
+    def secret_names(self) -> list[str]:
+        paginator = self.clients["secretsmanager"].get_paginator("list_secrets")
+        return [s["Name"] for page in paginator.paginate() for s in page["SecretList"]]
+
+    def grant_names(self) -> list[str]:
+        return [n for n in self.secret_names() if n.startswith(names.grants_prefix())]
+
+    def grant(self, region: str, seller: str) -> tuple[dict, dict[str, str]]:
+        sm = self.clients["secretsmanager"]
+        name = names.grant_secret_name(region, seller)
+        value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+        tags = {t["Key"]: t["Value"] for t in sm.describe_secret(SecretId=name).get("Tags", [])}
+        return value, tags
+
+    def table_items(self) -> list[dict]:
+        return self.clients["dynamodb"].scan(TableName=self.seeded.table_name)["Items"]
+
+    def events(self) -> list[dict]:
+        """Drain the recorder queue (every `sellertoken` event on the bus lands there)."""
+        sqs, found = self.clients["sqs"], []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.seeded.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.seeded.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def snapshot(self) -> tuple:
+        return (sorted(self.secret_names()), len(self.table_items()))
+
+
+@dataclass
+class Browser:
+    """Calls the oauth handler with API Gateway v2 events, keeping cookies like a browser."""
+
+    handler: object
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def get(self, target: str, *, method: str = "GET") -> dict:
+        headers = {"host": "broker.example.test", "user-agent": "pytest"}
+        if self.cookies:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        result = self.handler(build_event(method, target, headers), LocalLambdaContext("sellertoken-oauth"))
+        for raw in result.get("cookies") or []:
+            jar = SimpleCookie()
+            jar.load(raw)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return result
+
+    def start(self, target: str = "/authorize?region=na") -> dict[str, str]:
+        """Begin a consent; returns the consent URL's query (state, application_id, …)."""
+        result = self.get(target)
+        assert result["statusCode"] == 302, result
+        return {k: v[0] for k, v in parse_qs(urlsplit(location(result)).query).items()}
+
+
+def location(result: dict) -> str:
+    return result["headers"]["Location"]
+
+
+@pytest.fixture
+def oauth(aws):
+    """The oauth function's handler, imported after the environment is set (cold start)."""
+    module = importlib.import_module("handlers.oauth")
+    return module.handler
+
+
+@pytest.fixture
+def browser(oauth):
+    return Browser(oauth)
+
+
+def new_seller() -> str:
+    return "A" + secrets.token_hex(7).upper()[:13]
+
+
+def state_cookie(browser: Browser) -> str | None:
+    return browser.cookies.get(state.COOKIE_NAME)
