@@ -1,0 +1,123 @@
+"""Alarms and the dashboard: function health, rejected app credentials, sweeps that stop completing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from sellertoken import names
+
+PERIOD = Duration.minutes(5)
+# Vend reports a caller's bad request or an unknown seller as a function error (errorType), so a
+# few of those are normal; oauth renders its failures as pages, and the sweep should never fail.
+ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1}
+# Metric names the functions emit through Powertools (namespace and `service` dimension shared).
+CACHE_METRICS = ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable")
+SWEEP_METRICS = ("GrantsChecked", "GrantsRevoked", "GrantsFailing", "SweepCompleted")
+CONSENT_METRICS = ("SellerAuthorized", "ConsentFailed", "EventPublishFailed")
+
+
+def app_metric(name: str, period: Duration = PERIOD) -> cloudwatch.Metric:
+    # Powertools adds the service as a dimension to every metric it emits.
+    return cloudwatch.Metric(
+        namespace=names.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": names.SERVICE_NAME},
+        statistic="Sum",
+        period=period,
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.IFunction],
+        sweep_period: Duration,
+        topic: sns.ITopic | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+        for name, function in functions.items():
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                ERROR_THRESHOLDS[name],
+                f"{name} function errors",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.metric_throttles(period=PERIOD, statistic="Sum"),
+                1,
+                f"{name} function throttled",
+            )
+        self._alarm(
+            "AppCredentialsRejected",
+            app_metric("AppCredentialsRejected"),
+            1,
+            "LWA rejected the app's client id or secret: fix the app secret (no seller is affected)",
+        )
+        self.sweep_missing = cloudwatch.Alarm(
+            self,
+            "SweepNotCompleted",
+            alarm_description="No grant sweep completed within two schedule periods",
+            metric=app_metric("SweepCompleted", sweep_period),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            # No datapoint is exactly the failure this alarm exists for.
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.alarms.append(self.sweep_missing)
+        if topic is not None:
+            for alarm in self.alarms:
+                alarm.add_alarm_action(actions.SnsAction(topic))
+        self._dashboard(functions, sweep_period)
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: int, description: str) -> None:
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+    def _dashboard(self, functions: Mapping[str, lambda_.IFunction], sweep_period: Duration) -> None:
+        vend = functions["Vend"]
+        dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Vend",
+                left=[
+                    vend.metric_invocations(period=PERIOD),
+                    vend.metric_errors(period=PERIOD),
+                    vend.metric_throttles(period=PERIOD),
+                ],
+                right=[
+                    vend.metric_duration(period=PERIOD, statistic="p50"),
+                    vend.metric_duration(period=PERIOD, statistic="p99"),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(title="Token cache", left=[app_metric(m) for m in CACHE_METRICS], width=12),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Sweep", left=[app_metric(m, sweep_period) for m in SWEEP_METRICS], width=12),
+            cloudwatch.GraphWidget(title="Consent", left=[app_metric(m) for m in CONSENT_METRICS], width=12),
+        )
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))

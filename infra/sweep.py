@@ -1,0 +1,82 @@
+"""The scheduled sweep that checks every grant and continues itself, page by page, with a cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_events as eventbridge
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.events import Events
+from infra.function import SellerTokenFunction
+from infra.settings import Settings
+from infra.storage import Storage
+
+GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "UntagResource")
+TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+# One sweep plus the continuation it starts before it ends: the design needs one spare, and the
+# cap keeps a runaway continuation from eating the account's concurrency.
+RESERVED_CONCURRENCY = 2
+
+
+class Sweep(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        code: lambda_.Code,
+        environment: Mapping[str, str],
+        storage: Storage,
+        events: Events,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.period = Duration.hours(settings.sweep_rate_hours)
+        # Named explicitly so that the self-invoke permission below can name the function's ARN
+        # without referencing the function (which would make the role depend on its own function).
+        function_name = f"{settings.prefix}-sweep"
+        self.sweep = SellerTokenFunction(
+            self,
+            "Sweep",
+            code=code,
+            handler="handlers.sweep.handler",
+            description="Checks every grant on a schedule; flags revocations",
+            environment=environment,
+            function_name=function_name,
+            timeout=Duration.minutes(15),
+            reserved_concurrency=RESERVED_CONCURRENCY,
+            # Lambda stops a chain of self-invocations after 16 hops; a sweep of many grants needs
+            # more pages than that. The reserved concurrency above is the guard rail instead.
+            recursive_loop=lambda_.RecursiveLoop.ALLOW,
+            unscoped_actions="secretsmanager:ListSecrets (the sweep lists grants by name prefix; it "
+            "returns names and tags, never values).",
+        )
+        self_arn = Stack.of(self).format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=function_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.sweep.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self_arn]),
+            # ListSecrets supports no resource-level permissions: AWS requires Resource "*". It
+            # returns names and tags only (no secret values); values stay scoped to the grants prefix.
+            iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"]),
+        )
+        storage.grant_grants(self.sweep.role, *GRANT_ACTIONS)
+        storage.grant_read_secret(self.sweep.role, storage.app_secret_arn)
+        storage.grant_table(self.sweep.role, *TABLE_ACTIONS)
+        storage.grant_key(self.sweep.role)
+        events.grant_put_events(self.sweep.role)
+        eventbridge.Rule(
+            self,
+            "Schedule",
+            description="Starts a grant sweep",
+            schedule=eventbridge.Schedule.rate(self.period),
+            targets=[targets.LambdaFunction(self.sweep.function)],
+        )

@@ -1,0 +1,68 @@
+"""The vend function other AWS services invoke for an access token, behind a stable alias."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.events import Events
+from infra.function import SellerTokenFunction
+from infra.outputs import output
+from infra.settings import Settings
+from infra.storage import Storage
+
+ALIAS_NAME = "live"
+# Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant.
+GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource")
+# Shared access-token cache and refresh leases.
+TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+
+
+class Vending(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        code: lambda_.Code,
+        environment: Mapping[str, str],
+        storage: Storage,
+        events: Events,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vend = SellerTokenFunction(
+            self,
+            "Vend",
+            code=code,
+            handler="handlers.vend.handler",
+            description="Vends SP-API access tokens to AWS callers (direct invoke)",
+            environment=environment,
+            # More memory buys a faster CPU: a cache hit is then a few milliseconds.
+            memory_size=512,
+            # Room for one LWA refresh with its retries; callers wait on it.
+            timeout=Duration.seconds(30),
+        )
+        # Callers always invoke the alias, so that turning provisioned concurrency on or off never
+        # changes the ARN they hold.
+        self.alias = lambda_.Alias(
+            self,
+            "Alias",
+            alias_name=ALIAS_NAME,
+            version=self.vend.function.current_version,
+            provisioned_concurrent_executions=settings.vend_provisioned_concurrency or None,
+        )
+        storage.grant_grants(self.vend.role, *GRANT_ACTIONS)
+        storage.grant_read_secret(self.vend.role, storage.app_secret_arn)
+        storage.grant_table(self.vend.role, *TABLE_ACTIONS)
+        storage.grant_key(self.vend.role)
+        events.grant_put_events(self.vend.role)
+        output(self, "VendFunctionArn", self.alias.function_arn, "Invoke this ARN (alias) to get a token")
+
+    def grant_vend(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets a caller (a role of this or another stack) invoke the vend alias, nothing more."""
+        return self.alias.grant_invoke(grantee)
