@@ -120,7 +120,9 @@ class ConsentApi(Construct):
                 certificate=acm.Certificate.from_certificate_arn(self, "Certificate", settings.certificate_arn),
             )
             domain_mapping = apigwv2.DomainMappingOptions(domain_name=domain)
-            output(self, "DomainTarget", domain.regional_domain_name, f"DNS target (CNAME/alias) of {domain.name}")
+            output(
+                self, "DomainTarget", domain.regional_domain_name, f"DNS target (CNAME/alias) of {settings.domain_name}"
+            )
         stage = apigwv2.HttpStage(
             self,
             "DefaultStage",

@@ -1,0 +1,99 @@
+"""Least privilege: no wildcard action anywhere, "*" resources only where AWS requires them, exact grants."""
+
+from __future__ import annotations
+
+import json
+
+from sellertoken import names
+from tests.infra.helpers import actions_on, as_list, iam_statements, statements
+
+# Actions that support no resource-level permissions, so AWS requires Resource "*".
+UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "secretsmanager:ListSecrets"}
+GRANTS_ARN_SUFFIX = f":secret:{names.grants_prefix()}*"
+
+
+def test_no_statement_anywhere_has_a_wildcard_action(each):
+    for logical_id, _, statement in statements(each.json):
+        assert "NotAction" not in statement, logical_id
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{logical_id}: {action}"
+
+
+def test_star_resources_only_for_unscopable_actions_or_in_the_key_policy(each):
+    for logical_id, type_, statement in statements(each.json):
+        if "*" not in as_list(statement.get("Resource", [])):
+            continue
+        # In a key policy "*" means the key itself.
+        assert type_ == "AWS::KMS::Key" or set(as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS, logical_id
+
+
+def test_only_the_sweep_may_list_secrets(default):
+    listers = {
+        logical_id
+        for logical_id, _, s in statements(default.json)
+        if "secretsmanager:ListSecrets" in as_list(s["Action"])
+    }
+    assert len(listers) == 1 and "Sweep" in next(iter(listers))
+    (statement,) = [s for s in iam_statements(default.json, "Sweep") if s["Action"] == "secretsmanager:ListSecrets"]
+    assert statement["Resource"] == "*"
+
+
+def test_consent_function_manages_grant_secrets_under_the_prefix_only(default):
+    policy = iam_statements(default.json, "OAuth")
+    assert actions_on(policy, GRANTS_ARN_SUFFIX) == {
+        f"secretsmanager:{a}"
+        for a in ("CreateSecret", "PutSecretValue", "TagResource", "UntagResource", "DescribeSecret",
+                  "GetSecretValue", "RestoreSecret")
+    }  # fmt: skip
+
+
+def test_vend_reads_grants_and_may_only_tag_them(default):
+    assert actions_on(iam_statements(default.json, "Vend"), GRANTS_ARN_SUFFIX) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:TagResource",
+    }
+
+
+def test_sweep_reads_and_retags_grants_but_never_writes_their_values(default):
+    actions = actions_on(iam_statements(default.json, "Sweep"), GRANTS_ARN_SUFFIX)
+    assert "secretsmanager:PutSecretValue" not in actions and "secretsmanager:CreateSecret" not in actions
+    assert {"secretsmanager:GetSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource"} <= actions
+
+
+def test_every_function_may_use_the_key_publish_events_and_read_the_app_secret(default):
+    (key_id,) = default.resources("AWS::KMS::Key")
+    (app_secret_id,) = [k for k in default.resources("AWS::SecretsManager::Secret") if "AppSecret" in k]
+    for role in ("OAuth", "Vend", "Sweep"):
+        policy = iam_statements(default.json, role)
+        assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} <= _actions_for(
+            policy, {"Fn::GetAtt": [key_id, "Arn"]}
+        )
+        assert "secretsmanager:GetSecretValue" in _actions_for(policy, {"Ref": app_secret_id})
+        assert "events:PutEvents" in actions_on(policy, ":event-bus/default")
+
+
+def test_only_the_consent_function_reads_the_state_key(default):
+    (state_key_id,) = [k for k in default.resources("AWS::SecretsManager::Secret") if "StateKey" in k]
+    readers = [k for k, _, s in statements(default.json) if s.get("Resource") == {"Ref": state_key_id}]
+    assert len(readers) == 1 and "OAuth" in readers[0]
+
+
+def test_sweep_may_invoke_itself_by_name_without_referencing_its_own_function(default):
+    policy = iam_statements(default.json, "Sweep")
+    (invoke,) = [s for s in policy if s["Action"] == "lambda:InvokeFunction"]
+    assert json.dumps(invoke["Resource"]).endswith(f':function:{names.DEFAULT_PREFIX}-sweep"]]}}')
+    assert "Fn::GetAtt" not in json.dumps(invoke["Resource"])
+
+
+def test_grant_vend_lets_another_stack_invoke_the_alias_and_nothing_else(full):
+    caller = json.loads((full.outdir / "Caller.template.json").read_text())
+    (policy,) = [r for r in caller["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (alias_id,) = full.resources("AWS::Lambda::Alias")
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert f"ExportsOutputRef{alias_id}" in statement["Resource"]["Fn::ImportValue"]
+
+
+def _actions_for(policy: list[dict], resource: dict) -> set[str]:
+    return {a for s in policy if resource in as_list(s["Resource"]) for a in as_list(s["Action"])}
