@@ -10,10 +10,9 @@ import os
 import secrets
 from pathlib import Path
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import LocalApiGateway
+from devstack.awsserver import LocalAwsServer
 from devstack.seed import Seeded, seed
 from sellertoken import names
 
@@ -34,7 +33,7 @@ class LocalStack:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.success_url = success_url
-        self.aws = ThreadedMotoServer(ip_address=HOST, port=aws_port, verbose=False)
+        self.aws = LocalAwsServer(ip_address=HOST, port=aws_port, verbose=False)
         self.api = LocalApiGateway({}, host=HOST, port=api_port)
         self.app_credentials = {
             "client_id": "amzn1.application-oa2-client.local" + secrets.token_hex(12),

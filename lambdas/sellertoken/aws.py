@@ -17,8 +17,9 @@ _BOTO_CONFIG = BotoConfig(
 
 
 @functools.cache
-def client(service: str):
-    return boto3.session.Session().client(service, config=_BOTO_CONFIG)
+def client(service: str, config: BotoConfig | None = None):
+    """A client per (service, config): callers that must fail fast pass their own timeouts."""
+    return boto3.session.Session().client(service, config=config or _BOTO_CONFIG)
 
 
 def reset() -> None:

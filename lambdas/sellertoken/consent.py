@@ -14,11 +14,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sellertoken import appcreds, events, grants, names, state
 from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
+from sellertoken.grants import SELLING_PARTNER_ID
 from sellertoken.lwa import LwaClient
 from sellertoken.observability import logger, metrics
 from sellertoken.regions import ACCOUNT_TYPES, SELLER, RegionTable
 
-SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
 MAX_PARAMETER_LENGTH = 2048
 START_AGAIN = "Start again"

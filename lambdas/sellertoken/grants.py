@@ -7,7 +7,9 @@ one complete value.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +19,8 @@ from sellertoken import aws, names
 from sellertoken.errors import GrantNotFound, UpstreamUnavailable
 
 REAUTHORIZE_AFTER = timedelta(days=365)
+# No format is documented; every example is 14 upper-case letters and digits (reference, §Identifiers).
+SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,28 +97,43 @@ def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
 
 
 def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
-    """Read a grant with its status (from the value's tags via DescribeSecret)."""
+    """Read a grant and its status (tags). Raises GrantNotFound, or UpstreamUnavailable if AWS fails."""
     name = names.grant_secret_name(region, selling_partner_id, prefix)
     sm = aws.client("secretsmanager")
     try:
-        value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
-        tags = _tags(sm.describe_secret(SecretId=name))
+        described = sm.describe_secret(SecretId=name)
+        if described.get("DeletedDate"):
+            raise GrantNotFound(f"no grant for {selling_partner_id} in {region}")
+        tags = _tags(described)
+        if tags.get(names.TAG_STATUS) == names.STATUS_REVOKED:
+            value: dict = {}  # a revoked grant's token is not read: nothing may use it
+        else:
+            value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
-        if code in ("ResourceNotFoundException", "InvalidRequestException"):
+        if code == "ResourceNotFoundException":
             raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
         raise UpstreamUnavailable(f"Secrets Manager answered {code}") from None
     return Grant(
-        selling_partner_id=value["selling_partner_id"],
-        region=value["region"],
-        account_type=value["account_type"],
-        refresh_token=value["refresh_token"],
-        client_id=value["client_id"],
-        authorized_at=value["authorized_at"],
+        selling_partner_id=selling_partner_id,
+        region=region,
+        account_type=value.get("account_type") or tags.get(names.TAG_ACCOUNT_TYPE, "seller"),
+        refresh_token=value.get("refresh_token", ""),
+        client_id=value.get("client_id", ""),
+        authorized_at=value.get("authorized_at") or tags.get(names.TAG_AUTHORIZED_AT, ""),
         reference=value.get("reference"),
         status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
         tags=tags,
     )
+
+
+def replace_refresh_token(prefix: str, grant: Grant, refresh_token: str) -> None:
+    """LWA does not rotate refresh tokens today; if it ever returns a new one, keep it (never an empty one)."""
+    if not refresh_token or refresh_token == grant.refresh_token:
+        return
+    name = names.grant_secret_name(grant.region, grant.selling_partner_id, prefix)
+    updated = dataclasses.replace(grant, refresh_token=refresh_token)
+    aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=updated.secret_value())
 
 
 def mark_revoked(prefix: str, region: str, selling_partner_id: str, reason: str, *, at: str | None = None) -> None:

@@ -6,14 +6,11 @@ exchange does not retry a read timeout: the one-time code may already be spent.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from sellertoken import appcreds
+from sellertoken import appcreds, httpclient
 from sellertoken.errors import (
     AppCredentialsRejected,
     InvalidGrant,
@@ -23,8 +20,8 @@ from sellertoken.errors import (
 
 DEFAULT_EXPIRES_IN = 3600
 MAX_TOKEN_BYTES = 2048
-_TIMEOUT = (2.0, 5.0)  # connect, read (seconds)
-_RETRY_STATUSES = (429, 500, 502, 503, 504)
+_TIMEOUT = httpclient.TIMEOUT
+_RETRY_STATUSES = httpclient.RETRY_STATUSES
 _REJECTED_CLIENT = ("invalid_client", "unauthorized_client")
 GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 
@@ -39,33 +36,8 @@ class LwaToken:
         return f"LwaToken(expires_in={self.expires_in})"
 
 
-def _session(*, retry_reads: bool) -> requests.Session:
-    retry = Retry(
-        total=3,
-        connect=3,
-        read=3 if retry_reads else 0,
-        status=3,
-        other=0,
-        backoff_factor=0.2,
-        backoff_max=2.0,
-        status_forcelist=_RETRY_STATUSES,
-        allowed_methods=frozenset({"POST"}),
-        raise_on_status=False,
-        respect_retry_after_header=False,
-    )
-    session = requests.Session()
-    session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=50))
-    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=50))
-    return session
-
-
-@functools.cache
-def _sessions() -> dict[bool, requests.Session]:
-    return {True: _session(retry_reads=True), False: _session(retry_reads=False)}
-
-
 def reset() -> None:
-    _sessions.cache_clear()
+    httpclient.reset()
 
 
 class LwaClient:
@@ -107,7 +79,7 @@ class LwaClient:
     def _post(self, form: dict[str, str], creds: appcreds.AppCredentials, retry_reads: bool) -> LwaToken:
         body = {**form, "client_id": creds.client_id, "client_secret": creds.client_secret}
         try:
-            response = _sessions()[retry_reads].post(
+            response = httpclient.session(retry_reads=retry_reads).post(
                 self.endpoint,
                 data=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},

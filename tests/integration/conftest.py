@@ -153,3 +153,30 @@ def new_seller() -> str:
 
 def state_cookie(browser: Browser) -> str | None:
     return browser.cookies.get(state.COOKIE_NAME)
+
+
+@pytest.fixture
+def authorize(browser, aws):
+    """Run a real consent for a new seller; returns the seller id."""
+
+    def run(region_query: str = "region=na", seller: str | None = None) -> str:
+        from urllib.parse import urlencode
+
+        seller = seller or new_seller()
+        consent = browser.start(f"/authorize?{region_query}")
+        code = aws.amazon.issue_code(seller, REDIRECT_URI)
+        query = urlencode({"state": consent["state"], "selling_partner_id": seller, "spapi_oauth_code": code})
+        assert browser.get(f"/callback?{query}")["statusCode"] == 200
+        aws.events()
+        return seller
+
+    return run
+
+
+@pytest.fixture
+def vend(aws):
+    """The vend function's handler with a fresh container (empty memory cache)."""
+    module = importlib.import_module("handlers.vend")
+    module.vendor.cache_clear()
+    yield lambda payload: module.handler(payload, LocalLambdaContext("sellertoken-vend"))
+    module.vendor.cache_clear()

@@ -1,0 +1,177 @@
+"""Access-token caches: one per container in memory, one shared by the fleet in DynamoDB.
+
+The shared cache also holds refresh leases: a conditional write with an owner token and a short
+expiry. Whoever holds the lease calls LWA; everyone else waits and re-reads. A lease whose holder
+died simply expires. Tokens are stored as-is: the table is encrypted with the stack's customer
+managed key, and reading it needs kms:Decrypt on that key, which only the broker's roles have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sellertoken import names
+
+LEASE_SECONDS = 8.0  # longer than one LWA call with its retries' usual time, short if the holder died
+MIN_TTL_FLOOR = 60  # never hand out a token with less than a minute left (the SDKs' skew)
+_UNAVAILABLE_COOLDOWN = 30.0  # after a shared-cache failure, skip it for this long in this container
+
+# The shared cache must fail fast: when it is down, vending goes on from memory and LWA.
+SHARED_CACHE_BOTO_CONFIG = BotoConfig(
+    connect_timeout=0.5, read_timeout=1.0, retries={"mode": "standard", "max_attempts": 2}, max_pool_connections=50
+)
+
+
+@dataclass(frozen=True, repr=False)
+class CachedToken:
+    access_token: str
+    expires_at: float  # epoch seconds
+
+    def __repr__(self) -> str:
+        return f"CachedToken(expires_at={self.expires_at})"
+
+    def usable(self, min_ttl: float, now: float | None = None) -> bool:
+        return self.expires_at - (now if now is not None else time.time()) >= max(MIN_TTL_FLOOR, min_ttl)
+
+
+class MemoryCache:
+    """Per-container cache with one lock per key, so concurrent misses for a key refresh once."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[Hashable, CachedToken] = {}
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: Hashable, min_ttl: float) -> CachedToken | None:
+        token = self._tokens.get(key)
+        return token if token is not None and token.usable(min_ttl) else None
+
+    def put(self, key: Hashable, token: CachedToken) -> None:
+        self._tokens[key] = token
+        if len(self._tokens) > 20_000:  # bound memory: drop what has expired
+            now = time.time()
+            for stale in [k for k, t in self._tokens.items() if t.expires_at <= now]:
+                self._tokens.pop(stale, None)
+
+    def evict(self, predicate) -> None:
+        for key in [k for k in self._tokens if predicate(k)]:
+            self._tokens.pop(key, None)
+
+    def lock(self, key: Hashable) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+
+class SharedCacheUnavailable(Exception):
+    """DynamoDB did not answer; the caller carries on without the shared cache."""
+
+
+class SharedCache:
+    """Tokens and refresh leases in the broker's DynamoDB table, keyed by a hash of the cache key."""
+
+    def __init__(self, table_name: str, client, lease_seconds: float = LEASE_SECONDS) -> None:
+        self.table_name = table_name
+        self.lease_seconds = lease_seconds
+        self._client = client
+        self._down_until = 0.0
+
+    @staticmethod
+    def item_key(key: Hashable) -> str:
+        return hashlib.sha256(repr(key).encode()).hexdigest()
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def get(self, key: Hashable) -> CachedToken | None:
+        item = self._call(
+            "get_item",
+            TableName=self.table_name,
+            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or "token" not in item:
+            return None
+        return CachedToken(item["token"]["S"], float(item["expires_at"]["N"]))
+
+    def put(self, key: Hashable, token: CachedToken) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item={
+                names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"},
+                "token": {"S": token.access_token},
+                "expires_at": {"N": repr(token.expires_at)},
+                names.TABLE_TTL_ATTRIBUTE: {"N": str(int(token.expires_at) + 60)},
+            },
+        )
+
+    def delete(self, key: Hashable) -> None:
+        self._call(
+            "delete_item",
+            TableName=self.table_name,
+            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+        )
+
+    def acquire_lease(self, key: Hashable) -> str | None:
+        """Take the refresh lease for `key`; returns the owner token, or None when someone else holds it."""
+        owner = uuid.uuid4().hex
+        now = time.time()
+        try:
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item={
+                    names.TABLE_PARTITION_KEY: {"S": f"lease#{self.item_key(key)}"},
+                    "owner": {"S": owner},
+                    "lease_until": {"N": repr(now + self.lease_seconds)},
+                    names.TABLE_TTL_ATTRIBUTE: {"N": str(int(now + self.lease_seconds) + 60)},
+                },
+                ConditionExpression="attribute_not_exists(#pk) OR lease_until < :now",
+                ExpressionAttributeNames={"#pk": names.TABLE_PARTITION_KEY},
+                ExpressionAttributeValues={":now": {"N": repr(now)}},
+            )
+        except _ConditionFailed:
+            return None
+        return owner
+
+    def release_lease(self, key: Hashable, owner: str) -> None:
+        """Give the lease back, only if it is still ours (never delete a successor's lease)."""
+        try:
+            self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key={names.TABLE_PARTITION_KEY: {"S": f"lease#{self.item_key(key)}"}},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except _ConditionFailed:
+            return
+
+    def _call(self, operation: str, **kwargs):
+        try:
+            return getattr(self._client, operation)(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise _ConditionFailed from None
+            self._down_until = time.monotonic() + _UNAVAILABLE_COOLDOWN
+            raise SharedCacheUnavailable(exc.response["Error"]["Code"]) from None
+        except BotoCoreError as exc:
+            self._down_until = time.monotonic() + _UNAVAILABLE_COOLDOWN
+            raise SharedCacheUnavailable(type(exc).__name__) from None
+
+
+class _ConditionFailed(Exception):
+    pass

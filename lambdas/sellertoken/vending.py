@@ -1,0 +1,283 @@
+"""Token vending: seller access tokens, Restricted Data Tokens and grantless tokens, cached so that
+LWA is called once per grant per token lifetime across the whole fleet.
+
+Order of look-up: this container's memory → the shared DynamoDB cache → a refresh under a
+fleet-wide lease. Requests are validated before anything else is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sellertoken import appcreds, aws, grants, lifecycle, names, spapi
+from sellertoken.config import Config
+from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable
+from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
+from sellertoken.observability import metrics
+from sellertoken.regions import REGIONS, RegionTable
+from sellertoken.tokencache import (
+    SHARED_CACHE_BOTO_CONFIG,
+    CachedToken,
+    MemoryCache,
+    SharedCache,
+    SharedCacheUnavailable,
+)
+
+MAX_MIN_TTL = 3300
+MAX_RESTRICTED_RESOURCES = 50
+RDT_METHODS = ("GET", "PUT", "POST", "DELETE")
+DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
+_FIELDS = {"selling_partner_id", "region", "min_ttl_seconds", "restricted_resources", "target_application", "scope"}
+_POLL_SECONDS = (0.02, 0.05, 0.1, 0.2)
+
+
+@dataclass(frozen=True)
+class VendRequest:
+    selling_partner_id: str | None
+    region: str | None
+    min_ttl_seconds: int = 0
+    restricted_resources: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    target_application: str | None = None
+    scope: str | None = None
+
+
+def parse_request(payload: object) -> VendRequest:
+    """Validate a vend payload strictly; InvalidRequest names the offending field."""
+    if not isinstance(payload, Mapping):
+        raise InvalidRequest("the request must be a JSON object")
+    unknown = sorted(set(payload) - _FIELDS)
+    if unknown:
+        raise InvalidRequest(f"unknown field: {unknown[0]}")
+    min_ttl = payload.get("min_ttl_seconds", 0)
+    if isinstance(min_ttl, bool) or not isinstance(min_ttl, int) or not 0 <= min_ttl <= MAX_MIN_TTL:
+        raise InvalidRequest(f"min_ttl_seconds must be an integer from 0 to {MAX_MIN_TTL}")
+    region = payload.get("region")
+    if region is not None and (not isinstance(region, str) or region not in REGIONS):
+        raise InvalidRequest("region must be one of na, eu, fe")
+    scope = payload.get("scope")
+    if scope is not None:
+        if scope not in GRANTLESS_SCOPES:
+            raise InvalidRequest(f"scope must be one of {', '.join(GRANTLESS_SCOPES)}")
+        if "selling_partner_id" in payload or "restricted_resources" in payload:
+            raise InvalidRequest("scope (grantless) cannot be combined with selling_partner_id or restricted_resources")
+        return VendRequest(None, region, min_ttl, scope=scope)
+    seller = payload.get("selling_partner_id")
+    if not isinstance(seller, str) or not grants.SELLING_PARTNER_ID.fullmatch(seller):
+        raise InvalidRequest("selling_partner_id is missing or malformed")
+    if region is None:
+        raise InvalidRequest("region is required (na, eu or fe)")
+    target = payload.get("target_application")
+    if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 256 or not target.isprintable()):
+        raise InvalidRequest("target_application must be an application id")
+    resources = _resources(payload["restricted_resources"]) if "restricted_resources" in payload else ()
+    if target is not None and not resources:
+        raise InvalidRequest("target_application needs restricted_resources")
+    return VendRequest(seller, region, min_ttl, resources, target)
+
+
+def _resources(value: object) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_RESTRICTED_RESOURCES:
+        raise InvalidRequest(f"restricted_resources must be a list of 1 to {MAX_RESTRICTED_RESOURCES} resources")
+    parsed = []
+    for i, item in enumerate(value):
+        where = f"restricted_resources[{i}]"
+        if not isinstance(item, Mapping) or set(item) - {"method", "path", "dataElements"}:
+            raise InvalidRequest(f"{where} must be an object with method, path and optional dataElements")
+        method, path, elements = item.get("method"), item.get("path"), item.get("dataElements", [])
+        if method not in RDT_METHODS:
+            raise InvalidRequest(f"{where}.method must be one of {', '.join(RDT_METHODS)}")
+        if not isinstance(path, str) or not path.startswith("/") or len(path) > 1024 or not path.isprintable():
+            raise InvalidRequest(f"{where}.path must begin with /")
+        if " " in path or "?" in path or "#" in path:
+            raise InvalidRequest(f"{where}.path must be a path without query")
+        if not isinstance(elements, list) or any(e not in DATA_ELEMENTS for e in elements):
+            raise InvalidRequest(f"{where}.dataElements must be among {', '.join(DATA_ELEMENTS)}")
+        parsed.append((method, path, tuple(sorted(set(elements)))))
+    return tuple(sorted(set(parsed)))
+
+
+class Vendor:
+    """Vends tokens for one configuration; one instance lives per container."""
+
+    def __init__(self, config: Config, memory: MemoryCache | None = None) -> None:
+        self.config = config
+        self.memory = memory or MemoryCache()
+        self.shared = SharedCache(config.table_name, aws.client("dynamodb", SHARED_CACHE_BOTO_CONFIG))
+        self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
+        self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
+
+    def vend(self, request: VendRequest) -> dict:
+        client_id = appcreds.load(self.config.prefix).client_id
+        if request.scope:
+            key: tuple = (client_id, "grantless", request.scope)
+            token = self._cached(key, request.min_ttl_seconds, lambda: self._grantless(request.scope))
+            kind = "grantless"
+        elif request.restricted_resources:
+            digest = _digest([request.restricted_resources, request.target_application])
+            key = (client_id, request.region, request.selling_partner_id, "rdt", digest)
+            token = self._cached(key, request.min_ttl_seconds, lambda: self._restricted(client_id, request))
+            kind = "restricted"
+        else:
+            key = (client_id, request.region, request.selling_partner_id, "access")
+            fetch = lambda: self._refresh(request.region, request.selling_partner_id)  # noqa: E731
+            token = self._cached(key, request.min_ttl_seconds, fetch)
+            kind = "access"
+        return self._answer(request, token, kind)
+
+    def refresh_grant(self, grant: grants.Grant) -> CachedToken:
+        """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches."""
+        client_id = appcreds.load(self.config.prefix).client_id
+        key = (client_id, grant.region, grant.selling_partner_id, "access")
+        token = self._exchange(grant)
+        self.memory.put(key, token)
+        try:
+            if self.shared.available:
+                self.shared.put(key, token)
+        except SharedCacheUnavailable:
+            metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+        return token
+
+    # -- caching ---------------------------------------------------------------------------------
+
+    def _cached(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+        token = self.memory.get(key, min_ttl)
+        if token is not None:
+            metrics.add_metric(name="CacheHitMemory", unit="Count", value=1)
+            return token
+        with self.memory.lock(key):  # single flight inside this container
+            token = self.memory.get(key, min_ttl)
+            if token is None:
+                token = self._shared_or_fetch(key, min_ttl, fetch)
+                self.memory.put(key, token)
+            else:
+                metrics.add_metric(name="CacheHitMemory", unit="Count", value=1)
+        return token
+
+    def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+        if self.shared.available:
+            try:
+                return self._through_lease(key, min_ttl, fetch)
+            except SharedCacheUnavailable:
+                pass
+        metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+        return _checked(fetch(), min_ttl)
+
+    def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+        deadline = time.monotonic() + self.shared.lease_seconds + 2
+        for attempt in range(10_000):
+            cached = self.shared.get(key)
+            if cached is not None and cached.usable(min_ttl):
+                metrics.add_metric(name="CacheHitShared", unit="Count", value=1)
+                return cached
+            owner = self.shared.acquire_lease(key)
+            if owner is not None:
+                try:
+                    cached = self.shared.get(key)  # finished by the previous holder since our read?
+                    if cached is not None and cached.usable(min_ttl):
+                        metrics.add_metric(name="CacheHitShared", unit="Count", value=1)
+                        return cached
+                    token = _checked(fetch(), min_ttl)
+                    self.shared.put(key, token)
+                    return token
+                finally:
+                    try:
+                        self.shared.release_lease(key, owner)
+                    except SharedCacheUnavailable:
+                        pass  # it expires on its own
+            if time.monotonic() > deadline:
+                break  # the holder is stuck: do not wait longer than a lease
+            time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+        return _checked(fetch(), min_ttl)
+
+    # -- what a miss does --------------------------------------------------------------------------
+
+    def _refresh(self, region: str, selling_partner_id: str) -> CachedToken:
+        grant = grants.load(self.config.prefix, region, selling_partner_id)
+        if grant.status == names.STATUS_REVOKED:
+            raise GrantRevoked(f"the grant of {selling_partner_id} in {region} is revoked; re-authorization is needed")
+        return self._exchange(grant)
+
+    def _exchange(self, grant: grants.Grant) -> CachedToken:
+        started = time.time()
+        try:
+            answer = self.lwa.refresh(grant.refresh_token)
+        except InvalidGrant:
+            lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by="vend")
+            self._forget(grant)
+            raise GrantRevoked(
+                f"the grant of {grant.selling_partner_id} in {grant.region} was revoked by the seller"
+            ) from None
+        metrics.add_metric(name="LwaRefresh", unit="Count", value=1)
+        if answer.refresh_token and answer.refresh_token != grant.refresh_token:
+            grants.replace_refresh_token(self.config.prefix, grant, answer.refresh_token)
+        return _token(answer, started)
+
+    def _restricted(self, client_id: str, request: VendRequest) -> CachedToken:
+        access_key = (client_id, request.region, request.selling_partner_id, "access")
+        refresh = lambda: self._refresh(request.region, request.selling_partner_id)  # noqa: E731
+        resources = [
+            {"method": m, "path": p, **({"dataElements": list(e)} if e else {})}
+            for m, p, e in request.restricted_resources
+        ]
+        endpoint = self.regions.spapi_endpoint(request.region)
+        for _ in range(2):
+            access = self._cached(access_key, 0, refresh)
+            started = time.time()
+            try:
+                answer = spapi.create_restricted_data_token(
+                    endpoint, access.access_token, resources, request.target_application
+                )
+                return _token(answer, started)
+            except spapi.AccessTokenRejected:
+                self.memory.evict(lambda k: k == access_key)
+                self._drop_shared(access_key)
+        raise UpstreamUnavailable("SP-API kept rejecting freshly refreshed access tokens")
+
+    def _grantless(self, scope: str) -> CachedToken:
+        started = time.time()
+        return _token(self.lwa.grantless(scope), started)
+
+    def _forget(self, grant: grants.Grant) -> None:
+        seller = (grant.region, grant.selling_partner_id)
+        self.memory.evict(lambda k: len(k) > 3 and (k[1], k[2]) == seller)
+        client_id = appcreds.load(self.config.prefix).client_id
+        self._drop_shared((client_id, grant.region, grant.selling_partner_id, "access"))
+
+    def _drop_shared(self, key: Hashable) -> None:
+        try:
+            self.shared.delete(key)
+        except SharedCacheUnavailable:
+            metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+
+    def _answer(self, request: VendRequest, token: CachedToken, kind: str) -> dict:
+        now = time.time()
+        return {
+            "access_token": token.access_token,
+            "token_type": "bearer",
+            "kind": kind,
+            "expires_at": datetime.fromtimestamp(int(token.expires_at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires_in": int(token.expires_at - now),
+            "selling_partner_id": request.selling_partner_id,
+            "region": request.region,
+            "endpoint": self.regions.spapi_endpoint(request.region) if request.region else None,
+        }
+
+
+def _token(answer: LwaToken, started: float) -> CachedToken:
+    # Count the lifetime from before the request: the token is never thought to live longer than it does.
+    return CachedToken(answer.access_token, started + answer.expires_in)
+
+
+def _checked(token: CachedToken, min_ttl: int) -> CachedToken:
+    if not token.usable(min_ttl):
+        raise UpstreamUnavailable("Amazon issued a token that lives shorter than the requested min_ttl_seconds")
+    return token
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:32]
