@@ -1,0 +1,56 @@
+"""Context values are validated at synth: a malformed one fails with its key's name."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+
+from infra.settings import Settings, SettingsError
+
+APP_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sellertoken/app-AbC123"
+
+
+def _settings(**context) -> Settings:
+    return Settings.from_context(cdk.App(context=context))
+
+
+def test_defaults_need_no_context():
+    settings = _settings()
+    assert (settings.prefix, settings.event_bus_name, settings.app_is_draft) == ("sellertoken", "default", True)
+    assert (settings.sweep_rate_hours, settings.vend_provisioned_concurrency) == (6, 0)
+
+
+def test_strings_from_the_command_line_are_parsed():
+    settings = _settings(appIsDraft="false", sweepRateHours="3", vendProvisionedConcurrency="5")
+    assert (settings.app_is_draft, settings.sweep_rate_hours, settings.vend_provisioned_concurrency) == (False, 3, 5)
+
+
+def test_an_imported_app_secret_must_carry_the_name_the_functions_look_up():
+    assert _settings(appSecretArn=APP_SECRET_ARN).app_secret_arn == APP_SECRET_ARN
+    with pytest.raises(SettingsError, match="appSecretArn"):
+        _settings(appSecretArn=APP_SECRET_ARN.replace("sellertoken/app", "other/app"))
+    with pytest.raises(SettingsError, match="appSecretArn"):
+        _settings(appSecretArn=APP_SECRET_ARN.removesuffix("-AbC123"))  # partial ARN
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sweepRateHours", "13"),
+        ("sweepRateHours", "often"),
+        ("vendProvisionedConcurrency", "-1"),
+        ("appIsDraft", "maybe"),
+        ("prefix", "Has Spaces"),
+        ("alarmEmail", "not-an-email"),
+        ("successUrl", "http://insecure.example.com"),
+        ("kmsKeyArn", "alias/sellertoken"),
+    ],
+)
+def test_malformed_values_fail_with_the_key_name(key, value):
+    with pytest.raises(SettingsError, match=key):
+        _settings(**{key: value})
+
+
+def test_a_custom_domain_needs_its_certificate():
+    with pytest.raises(SettingsError, match="certificateArn"):
+        _settings(domainName="consent.example.com")
