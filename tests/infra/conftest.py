@@ -17,18 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
 import app as entrypoint
-
-# Every optional feature switched on, so that one synth covers them all.
-FULL_CONTEXT = {
-    "alarmEmail": "ops@example.com",
-    "domainName": "consent.example.com",
-    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b7a6a5e-0000-4000-8000-000000000000",
-    "eventBusName": "sellers",
-    "successUrl": "https://seller.example.com/connected",
-    "appIsDraft": "false",
-    "vendProvisionedConcurrency": "2",
-    "sweepRateHours": "4",
-}
+from tests.infra.helpers import FULL_CONTEXT, RESTORE_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -81,7 +70,12 @@ def default(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return _synth(tmp_path_factory.mktemp("default"), {})
 
 
-@pytest.fixture(scope="session", params=["default", "full"])
+@pytest.fixture(scope="session")
+def restored(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return _synth(tmp_path_factory.mktemp("restored"), RESTORE_CONTEXT)
+
+
+@pytest.fixture(scope="session", params=["default", "full", "restored"])
 def each(request: pytest.FixtureRequest) -> Synth:
-    """Both synths, for properties that hold whatever the context."""
+    """Every synth, for properties that hold whatever the context."""
     return request.getfixturevalue(request.param)

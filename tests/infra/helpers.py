@@ -6,6 +6,24 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+# Every optional feature switched on, so that one synth covers them all.
+FULL_CONTEXT = {
+    "alarmEmail": "ops@example.com",
+    "domainName": "consent.example.com",
+    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b7a6a5e-0000-4000-8000-000000000000",
+    "eventBusName": "sellers",
+    "successUrl": "https://seller.example.com/connected",
+    "appIsDraft": "false",
+    "vendProvisionedConcurrency": "2",
+    "sweepRateHours": "4",
+}
+# Redeploying over the retained key and secrets of an earlier deployment (docs/deploy.md).
+RESTORE_CONTEXT = {
+    "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1f2e3d4c-0000-4000-8000-000000000000",
+    "appSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sellertoken/app-AbC123",
+    "stateKeySecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sellertoken/state-key-XyZ789",
+}
+
 POLICY_DOCUMENT_KEYS = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
 
 

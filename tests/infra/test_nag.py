@@ -34,7 +34,11 @@ def test_synth_runs_aws_solutions_checks_and_leaves_no_finding(each):
 
 def test_only_the_expected_findings_are_acknowledged_each_with_a_reason(each):
     suppressed = _report(each)["suppressedViolations"]
-    assert {s["acknowledgedId"].removeprefix("AwsSolutions::") for s in suppressed} == EXPECTED_ACKNOWLEDGEMENTS
+    acknowledged = {s["acknowledgedId"].removeprefix("AwsSolutions::") for s in suppressed}
+    # A redeployment over retained secrets creates none, so it has no SMG4 finding to acknowledge.
+    assert acknowledged == EXPECTED_ACKNOWLEDGEMENTS or acknowledged == EXPECTED_ACKNOWLEDGEMENTS - {
+        "AwsSolutions-SMG4"
+    }
     for finding in suppressed:
         assert len(finding["reason"]) >= 60, finding["acknowledgedId"]
 

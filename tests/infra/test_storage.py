@@ -7,6 +7,7 @@ import json
 from aws_cdk.assertions import Match
 
 from sellertoken import names
+from tests.infra.helpers import RESTORE_CONTEXT, iam_statements
 
 
 def test_key_rotates_and_outlives_the_stack(default):
@@ -70,3 +71,14 @@ def test_state_key_is_generated_with_64_characters(default):
 def _key_id(synth) -> str:
     (key_id,) = synth.resources("AWS::KMS::Key")
     return key_id
+
+
+def test_a_redeployment_reuses_the_retained_key_and_secrets_instead_of_creating_new_ones(restored):
+    restored.template.resource_count_is("AWS::KMS::Key", 0)
+    restored.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    sse = restored.one("AWS::DynamoDB::Table", "Table")["Properties"]["SSESpecification"]
+    assert sse["KMSMasterKeyId"] == RESTORE_CONTEXT["kmsKeyArn"]
+    oauth = iam_statements(restored.json, "OAuth")
+    resources = [r for s in oauth for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    for key in ("kmsKeyArn", "appSecretArn", "stateKeySecretArn"):
+        assert RESTORE_CONTEXT[key] in resources, key
