@@ -34,6 +34,10 @@ class Config:
     # Local stack and tests point Amazon's hosts elsewhere; None means Amazon's real hosts.
     consent_base_url: str | None
     spapi_base_url: str | None
+    # Sweep: parallel checks, LWA requests per second, seconds kept in reserve before continuing.
+    sweep_concurrency: int = 8
+    sweep_rate_per_second: float = 20.0
+    sweep_time_margin_seconds: int = 60
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -49,6 +53,9 @@ def load(environ: Mapping[str, str]) -> Config:
         success_url=_url(environ, names.ENV_SUCCESS_URL),
         consent_base_url=_url(environ, names.ENV_CONSENT_BASE_URL, origin_only=True),
         spapi_base_url=_url(environ, names.ENV_SPAPI_BASE_URL, origin_only=True),
+        sweep_concurrency=int(_number(environ, names.ENV_SWEEP_CONCURRENCY, 8, 1, 64)),
+        sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 20.0, 0.1, 1000.0),
+        sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
     )
 
 
@@ -87,6 +94,19 @@ def _boolean(environ: Mapping[str, str], name: str) -> bool:
     if value in ("true", "1", "yes"):
         return True
     raise ConfigurationError(name, "must be true or false")
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(name, "must be a number") from None
+    if not low <= number <= high:
+        raise ConfigurationError(name, f"must be between {low:g} and {high:g}")
+    return number
 
 
 def _url(environ: Mapping[str, str], name: str, *, origin_only: bool = False) -> str | None:

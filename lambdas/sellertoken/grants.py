@@ -90,7 +90,11 @@ def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
     tags = _tags(described)
     sm.put_secret_value(SecretId=name, SecretString=grant.secret_value())
     sm.tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()])
-    stale = [k for k in (names.TAG_REVOKED_AT, names.TAG_REVOKED_REASON) if k in tags]
+    stale = [
+        k
+        for k in (names.TAG_REVOKED_AT, names.TAG_REVOKED_REASON, names.TAG_REAUTH_REMINDED, names.TAG_HEALTH)
+        if k in tags
+    ]
     if stale:
         sm.untag_resource(SecretId=name, TagKeys=stale)
     return SaveOutcome(created=False, previous_status=tags.get(names.TAG_STATUS))
@@ -125,6 +129,76 @@ def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
         status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
         tags=tags,
     )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A grant as ListSecrets shows it: name and tags, no secret value."""
+
+    name: str
+    region: str
+    selling_partner_id: str
+    tags: dict[str, str]
+
+    @property
+    def status(self) -> str:
+        return self.tags.get(names.TAG_STATUS, names.STATUS_ACTIVE)
+
+
+def list_page(prefix: str, next_token: str | None, page_size: int = 100) -> tuple[list[Listed], str | None]:
+    """One page of every grant (any status), oldest first, so that pages stay stable while a run goes on."""
+    kwargs: dict = {
+        "Filters": [{"Key": "name", "Values": [grants_prefix_of(prefix)]}],
+        "MaxResults": page_size,
+        "SortBy": "created-date",
+        "SortOrder": "asc",
+    }
+    if next_token:
+        kwargs["NextToken"] = next_token
+    answer = aws.client("secretsmanager").list_secrets(**kwargs)
+    listed = []
+    for entry in answer.get("SecretList", []):
+        parts = entry["Name"][len(grants_prefix_of(prefix)) :].split("/")
+        if len(parts) == 2 and entry["Name"].startswith(grants_prefix_of(prefix)):
+            listed.append(Listed(entry["Name"], parts[0], parts[1], _tags(entry)))
+    return listed, answer.get("NextToken")
+
+
+def read_listed(prefix: str, listed: Listed) -> Grant:
+    """The grant behind a listing entry: one GetSecretValue, status and health from the listing's tags."""
+    try:
+        secret = aws.client("secretsmanager").get_secret_value(SecretId=listed.name)
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code in ("ResourceNotFoundException", "InvalidRequestException"):
+            raise GrantNotFound(f"{listed.name} disappeared") from None
+        raise UpstreamUnavailable(f"Secrets Manager answered {code}") from None
+    value = json.loads(secret["SecretString"])
+    return Grant(
+        selling_partner_id=listed.selling_partner_id,
+        region=listed.region,
+        account_type=value.get("account_type", "seller"),
+        refresh_token=value.get("refresh_token", ""),
+        client_id=value.get("client_id", ""),
+        authorized_at=value.get("authorized_at") or listed.tags.get(names.TAG_AUTHORIZED_AT, ""),
+        reference=value.get("reference"),
+        status=listed.status,
+        tags=listed.tags,
+    )
+
+
+def set_tags(prefix: str, region: str, selling_partner_id: str, tags: dict[str, str]) -> None:
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    aws.client("secretsmanager").tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def remove_tags(prefix: str, region: str, selling_partner_id: str, keys: list[str]) -> None:
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    aws.client("secretsmanager").untag_resource(SecretId=name, TagKeys=keys)
+
+
+def grants_prefix_of(prefix: str) -> str:
+    return names.grants_prefix(prefix)
 
 
 def replace_refresh_token(prefix: str, grant: Grant, refresh_token: str) -> None:

@@ -81,3 +81,14 @@ LOCAL_TABLE_NAME = "sellertoken"
 LOCAL_EVENT_BUS_NAME = "sellertoken"
 LOCAL_KMS_ALIAS = "alias/sellertoken"
 LOCAL_AWS_REGION = "us-east-1"
+
+# Grant health and reminders (sweep): tags written only when they change.
+TAG_HEALTH = "sellertoken:health"  # "failing" while LWA keeps failing transiently for this grant
+TAG_REAUTH_REMINDED = "sellertoken:reauth-reminded"  # the last reminder sent: "30", "7" or "1" (days)
+HEALTH_FAILING = "failing"
+REAUTH_REMINDER_DAYS = (30, 7, 1)
+
+# Sweep settings (optional environment variables, see config.py).
+ENV_SWEEP_CONCURRENCY = "SELLERTOKEN_SWEEP_CONCURRENCY"
+ENV_SWEEP_RATE_PER_SECOND = "SELLERTOKEN_SWEEP_RATE_PER_SECOND"
+ENV_SWEEP_TIME_MARGIN_SECONDS = "SELLERTOKEN_SWEEP_TIME_MARGIN_SECONDS"

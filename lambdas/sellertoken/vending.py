@@ -129,11 +129,11 @@ class Vendor:
             kind = "access"
         return self._answer(request, token, kind)
 
-    def refresh_grant(self, grant: grants.Grant) -> CachedToken:
+    def refresh_grant(self, grant: grants.Grant, *, detected_by: str = "sweep") -> CachedToken:
         """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches."""
         client_id = appcreds.load(self.config.prefix).client_id
         key = (client_id, grant.region, grant.selling_partner_id, "access")
-        token = self._exchange(grant)
+        token = self._exchange(grant, detected_by=detected_by)
         self.memory.put(key, token)
         try:
             if self.shared.available:
@@ -202,12 +202,12 @@ class Vendor:
             raise GrantRevoked(f"the grant of {selling_partner_id} in {region} is revoked; re-authorization is needed")
         return self._exchange(grant)
 
-    def _exchange(self, grant: grants.Grant) -> CachedToken:
+    def _exchange(self, grant: grants.Grant, *, detected_by: str = "vend") -> CachedToken:
         started = time.time()
         try:
             answer = self.lwa.refresh(grant.refresh_token)
         except InvalidGrant:
-            lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by="vend")
+            lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by=detected_by)
             self._forget(grant)
             raise GrantRevoked(
                 f"the grant of {grant.selling_partner_id} in {grant.region} was revoked by the seller"
