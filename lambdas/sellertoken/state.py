@@ -115,7 +115,7 @@ def _open(key: bytes, state: str) -> tuple[StateClaims, str]:
             expires_at=int(payload["exp"]),
         )
         binding = str(payload["b"])
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise InvalidState("malformed") from None
     return claims, binding
 
@@ -151,4 +151,8 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the canonical unpadded form we issue decodes (no padding, no stray characters)."""
+    data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
