@@ -16,7 +16,8 @@ from infra.function import SellerTokenFunction
 from infra.settings import Settings
 from infra.storage import Storage
 
-GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "UntagResource")
+# ListSecrets already returns each grant's tags, so the sweep needs no DescribeSecret.
+GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource")
 TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 # One sweep plus the continuation it starts before it ends: the design needs one spare, and the
 # cap keeps a runaway continuation from eating the account's concurrency.

@@ -16,8 +16,9 @@ from infra.settings import Settings
 from infra.storage import Storage
 
 ALIAS_NAME = "live"
-# Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant.
-GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource")
+# Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant; stores a new
+# refresh token should LWA ever return one (grants.replace_refresh_token).
+GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "PutSecretValue")
 # Shared access-token cache and refresh leases.
 TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 

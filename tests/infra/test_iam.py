@@ -47,11 +47,12 @@ def test_consent_function_manages_grant_secrets_under_the_prefix_only(default):
     }  # fmt: skip
 
 
-def test_vend_reads_grants_and_may_only_tag_them(default):
+def test_vend_reads_grants_tags_them_and_never_creates_or_untags_one(default):
     assert actions_on(iam_statements(default.json, "Vend"), GRANTS_ARN_SUFFIX) == {
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
         "secretsmanager:TagResource",
+        "secretsmanager:PutSecretValue",  # keeps a new refresh token, should LWA ever rotate one
     }
 
 
