@@ -36,7 +36,7 @@ class Config:
     spapi_base_url: str | None
     # Sweep: parallel checks, LWA requests per second, seconds kept in reserve before continuing.
     sweep_concurrency: int = 8
-    sweep_rate_per_second: float = 20.0
+    sweep_rate_per_second: float = 50.0
     sweep_time_margin_seconds: int = 60
 
 
@@ -54,7 +54,7 @@ def load(environ: Mapping[str, str]) -> Config:
         consent_base_url=_url(environ, names.ENV_CONSENT_BASE_URL, origin_only=True),
         spapi_base_url=_url(environ, names.ENV_SPAPI_BASE_URL, origin_only=True),
         sweep_concurrency=int(_number(environ, names.ENV_SWEEP_CONCURRENCY, 8, 1, 64)),
-        sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 20.0, 0.1, 1000.0),
+        sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
     )
 
