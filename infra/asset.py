@@ -29,8 +29,11 @@ PIP_TARGET_ARGS = (
     "--implementation=cp",
     "--python-version=3.13",
 )
+# The Lambda Python runtime ships these: a copy pulled in as someone's dependency (aws-xray-sdk
+# needs botocore) would only shadow the runtime's matched boto3/botocore pair and add ~25 MB.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # Bump when the build recipe changes so that cached dependency trees are rebuilt.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 BUNDLES_KEPT = 3
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*")
 
@@ -71,23 +74,9 @@ def _dependencies() -> Path:
         return final
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="deps-tmp-", dir=BUILD_DIR))
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--no-warn-script-location",
-        *PIP_TARGET_ARGS,
-        "--target",
-        str(tmp),
-        "-r",
-        str(REQUIREMENTS),
-        "-c",
-        str(CONSTRAINTS),
-    ]
+    quiet = "--quiet --disable-pip-version-check --no-compile --no-warn-script-location".split()
+    command = [sys.executable, "-m", "pip", "install", *quiet, *PIP_TARGET_ARGS, "--target", str(tmp)]
+    command += ["-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -95,9 +84,15 @@ def _dependencies() -> Path:
     # Console scripts carry this machine's interpreter path in their shebang: not deterministic,
     # and Lambda never runs them.
     shutil.rmtree(tmp / "bin", ignore_errors=True)
+    for package in RUNTIME_PROVIDED:
+        for path in [tmp / package, *tmp.glob(f"{package}-*.dist-info")]:
+            shutil.rmtree(path, ignore_errors=True)
     for cache in tmp.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     _publish(tmp, final)
+    for stale in BUILD_DIR.glob("deps-*"):
+        if stale != final and not stale.name.startswith("deps-tmp-"):
+            shutil.rmtree(stale, ignore_errors=True)
     return final
 
 

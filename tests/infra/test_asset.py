@@ -9,7 +9,7 @@ import pytest
 
 from infra.asset import LAMBDAS_DIR, SOURCE_PACKAGES, build_lambda_asset
 
-NEVER_SHIPPED = ("tests", "devstack", "infra", "bin", "benchmarks")
+NEVER_SHIPPED = ("tests", "devstack", "infra", "bin", "benchmarks", "boto3", "botocore")
 
 
 @pytest.fixture(scope="module")
