@@ -13,12 +13,15 @@ from pathlib import Path
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import LocalApiGateway
 from devstack.awsserver import LocalAwsServer
+from devstack.lambda_invoke import LocalLambda
 from devstack.seed import Seeded, seed
 from sellertoken import names
 
 HOST = "127.0.0.1"
 OAUTH_FUNCTION = "sellertoken-oauth"
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
+# Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, module).
+FUNCTIONS = {"vend": ("sellertoken-vend", "handlers.vend")}
 
 
 class LocalStack:
@@ -28,6 +31,7 @@ class LocalStack:
         api_port: int = 0,
         aws_port: int = 0,
         amazon_port: int = 0,
+        lambda_port: int = 0,
         state_dir: str | Path = ".devstack",
         success_url: str | None = None,
     ) -> None:
@@ -35,6 +39,7 @@ class LocalStack:
         self.success_url = success_url
         self.aws = LocalAwsServer(ip_address=HOST, port=aws_port, verbose=False)
         self.api = LocalApiGateway({}, host=HOST, port=api_port)
+        self.lambdas = LocalLambda(host=HOST, port=lambda_port, region=names.LOCAL_AWS_REGION)
         self.app_credentials = {
             "client_id": "amzn1.application-oa2-client.local" + secrets.token_hex(12),
             "client_secret": "amzn1.oa2-cs.v1." + secrets.token_hex(32),
@@ -61,6 +66,11 @@ class LocalStack:
         for route in OAUTH_ROUTES:
             self.api.routes[route] = (OAUTH_FUNCTION, _handler("handlers.oauth"))
         api_url = self.api.start()
+        for function_name, module in FUNCTIONS.values():
+            self.lambdas.functions[function_name] = _handler(module)
+        lambda_url = self.lambdas.start()
+        # In-process handlers that invoke a function (the sweep continuing itself) reach this endpoint too.
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
         self.endpoints = {
             "api": api_url,
             "aws": aws_url,
@@ -71,6 +81,8 @@ class LocalStack:
             "events_queue_url": self.seeded.events_queue_url,
             "table": self.seeded.table_name,
             "event_bus": self.seeded.event_bus_name,
+            "lambda": lambda_url,
+            "functions": {key: function_name for key, (function_name, _) in FUNCTIONS.items()},
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / "endpoints.json"
@@ -78,7 +90,7 @@ class LocalStack:
         return self.endpoints
 
     def stop(self) -> None:
-        for part in (self.api, self.amazon, self.aws):
+        for part in (self.lambdas, self.api, self.amazon, self.aws):
             try:
                 part.stop()
             except Exception:  # noqa: BLE001, S112 - stop the rest whatever one of them does
