@@ -18,9 +18,19 @@ PERIOD = Duration.minutes(5)
 # few of those are normal; oauth renders its failures as pages, and the sweep should never fail.
 ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1}
 # Metric names the functions emit through Powertools (namespace and `service` dimension shared).
-CACHE_METRICS = ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable")
-SWEEP_METRICS = ("GrantsChecked", "GrantsRevoked", "GrantsFailing", "SweepCompleted")
-CONSENT_METRICS = ("SellerAuthorized", "ConsentFailed", "EventPublishFailed")
+CACHE_METRICS = (
+    names.METRIC_CACHE_HIT_MEMORY,
+    names.METRIC_CACHE_HIT_SHARED,
+    names.METRIC_LWA_REFRESH,
+    names.METRIC_SHARED_CACHE_UNAVAILABLE,
+)
+SWEEP_METRICS = (
+    names.METRIC_GRANTS_CHECKED,
+    names.METRIC_GRANTS_REVOKED,
+    names.METRIC_GRANTS_FAILING,
+    names.METRIC_SWEEP_COMPLETED,
+)
+CONSENT_METRICS = (names.METRIC_SELLER_AUTHORIZED, names.METRIC_CONSENT_FAILED, names.METRIC_EVENT_PUBLISH_FAILED)
 
 
 def app_metric(name: str, period: Duration = PERIOD) -> cloudwatch.Metric:
@@ -61,7 +71,7 @@ class Monitoring(Construct):
             )
         self._alarm(
             "AppCredentialsRejected",
-            app_metric("AppCredentialsRejected"),
+            app_metric(names.METRIC_APP_CREDENTIALS_REJECTED),
             1,
             "LWA rejected the app's client id or secret: fix the app secret (no seller is affected)",
         )
@@ -69,7 +79,7 @@ class Monitoring(Construct):
             self,
             "SweepNotCompleted",
             alarm_description="No grant sweep completed within two schedule periods",
-            metric=app_metric("SweepCompleted", sweep_period),
+            metric=app_metric(names.METRIC_SWEEP_COMPLETED, sweep_period),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=2,

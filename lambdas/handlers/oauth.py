@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from sellertoken import consent, pages, state
+from sellertoken import consent, names, pages, state
 from sellertoken.config import get_config, require_redirect_uri
 from sellertoken.consent import ConsentError
-from sellertoken.observability import logger, metrics, tracer
+from sellertoken.observability import count, logger, metrics, tracer
 
 require_redirect_uri(get_config())  # fail at cold start, naming the variable, when misconfigured
 
@@ -47,7 +47,7 @@ def callback() -> Response:
 @app.exception_handler(ConsentError)
 def consent_failed(error: ConsentError) -> Response:
     logger.info("consent failed", extra={"reason": error.reason, "status": error.status})
-    metrics.add_metric(name="ConsentFailed", unit="Count", value=1)
+    count(names.METRIC_CONSENT_FAILED)
     link = (error.restart, consent.START_AGAIN) if error.restart else None
     return _html(error.status, pages.page(error.title, error.message, link=link))
 

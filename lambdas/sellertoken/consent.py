@@ -16,7 +16,7 @@ from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
 from sellertoken.grants import SELLING_PARTNER_ID
 from sellertoken.lwa import LwaClient
-from sellertoken.observability import logger, metrics
+from sellertoken.observability import count, logger
 from sellertoken.regions import ACCOUNT_TYPES, SELLER, RegionTable
 
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
@@ -153,7 +153,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
             restart=restart,
         ) from None
     except AppCredentialsRejected:
-        metrics.add_metric(name="AppCredentialsRejected", unit="Count", value=1)
+        count(names.METRIC_APP_CREDENTIALS_REJECTED)
         raise ConsentError(
             502, "app_credentials_rejected", "Authorization failed", "Amazon rejected this application's credentials."
         ) from None
@@ -190,7 +190,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
     else:
         detail["previous_status"] = outcome.previous_status
         events.publish(config.event_bus_name, names.EVENT_SELLER_REAUTHORIZED, detail)
-    metrics.add_metric(name="SellerAuthorized", unit="Count", value=1)
+    count(names.METRIC_SELLER_AUTHORIZED)
     logger.info(
         "grant stored",
         extra={"selling_partner_id": seller, "region": grant.region, "new_grant": outcome.created},

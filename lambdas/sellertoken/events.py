@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sellertoken import aws, names
-from sellertoken.observability import logger, metrics
+from sellertoken.observability import count, logger
 
 
 def publish(bus_name: str, detail_type: str, detail: dict[str, Any]) -> bool:
@@ -27,6 +27,6 @@ def publish(bus_name: str, detail_type: str, detail: dict[str, Any]) -> bool:
         logger.error("event not published", extra={"detail_type": detail_type, "error": type(exc).__name__})
         failed = 1
     if failed:
-        metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
+        count(names.METRIC_EVENT_PUBLISH_FAILED)
         return False
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sellertoken import events, grants, names
 from sellertoken.config import Config
-from sellertoken.observability import logger, metrics
+from sellertoken.observability import count, logger
 
 
 def flag_revoked(config: Config, grant: grants.Grant, reason: str, *, detected_by: str) -> None:
@@ -24,5 +24,5 @@ def flag_revoked(config: Config, grant: grants.Grant, reason: str, *, detected_b
     if grant.reference is not None:
         detail["reference"] = grant.reference
     events.publish(config.event_bus_name, names.EVENT_GRANT_REVOKED, detail)
-    metrics.add_metric(name="GrantsRevoked", unit="Count", value=1)
+    count(names.METRIC_GRANTS_REVOKED)
     logger.warning("grant revoked", extra={k: detail[k] for k in ("selling_partner_id", "region", "detected_by")})

@@ -30,7 +30,7 @@ from sellertoken.errors import (
     LwaError,
     UpstreamUnavailable,
 )
-from sellertoken.observability import logger, metrics
+from sellertoken.observability import count, logger
 from sellertoken.vending import Vendor
 
 OUTAGE_THRESHOLD = 25  # this many transient failures in a row, none healthy: stop hammering Amazon
@@ -265,17 +265,17 @@ class Sweep:
             "duration_seconds": duration,
         }
         if outcome == "app_credentials_rejected":
-            metrics.add_metric(name="AppCredentialsRejected", unit="Count", value=1)
+            count(names.METRIC_APP_CREDENTIALS_REJECTED)
             events.publish(
                 self.config.event_bus_name,
                 names.EVENT_APP_CREDENTIALS_REJECTED,
                 {"detected_by": "sweep", "run_id": cursor.run_id, "reason": "LWA rejected the client id or secret"},
             )
         events.publish(self.config.event_bus_name, names.EVENT_SWEEP_COMPLETED, summary)
-        metrics.add_metric(name="GrantsChecked", unit="Count", value=summary["checked"])
-        metrics.add_metric(name="GrantsFailing", unit="Count", value=summary["failing"])
+        count(names.METRIC_GRANTS_CHECKED, summary["checked"])
+        count(names.METRIC_GRANTS_FAILING, summary["failing"])
         if outcome == "completed":
-            metrics.add_metric(name="SweepCompleted", unit="Count", value=1)
+            count(names.METRIC_SWEEP_COMPLETED)
         self._progress(cursor, done=True, summary=summary)
         logger.info("sweep finished", extra=summary)
         return Result(outcome, cursor)

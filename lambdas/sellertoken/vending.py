@@ -18,7 +18,7 @@ from sellertoken import appcreds, aws, grants, lifecycle, names, spapi
 from sellertoken.config import Config
 from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable
 from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
-from sellertoken.observability import metrics
+from sellertoken.observability import count
 from sellertoken.regions import REGIONS, RegionTable
 from sellertoken.tokencache import (
     SHARED_CACHE_BOTO_CONFIG,
@@ -139,7 +139,7 @@ class Vendor:
             if self.shared.available:
                 self.shared.put(key, token)
         except SharedCacheUnavailable:
-            metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+            count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
         return token
 
     # -- caching ---------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class Vendor:
     def _cached(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
         token = self.memory.get(key, min_ttl)
         if token is not None:
-            metrics.add_metric(name="CacheHitMemory", unit="Count", value=1)
+            count(names.METRIC_CACHE_HIT_MEMORY)
             return token
         with self.memory.lock(key):  # single flight inside this container
             token = self.memory.get(key, min_ttl)
@@ -155,7 +155,7 @@ class Vendor:
                 token = self._shared_or_fetch(key, min_ttl, fetch)
                 self.memory.put(key, token)
             else:
-                metrics.add_metric(name="CacheHitMemory", unit="Count", value=1)
+                count(names.METRIC_CACHE_HIT_MEMORY)
         return token
 
     def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
@@ -164,7 +164,7 @@ class Vendor:
                 return self._through_lease(key, min_ttl, fetch)
             except SharedCacheUnavailable:
                 pass
-        metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+        count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
         return _checked(fetch(), min_ttl)
 
     def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
@@ -172,14 +172,14 @@ class Vendor:
         for attempt in range(10_000):
             cached = self.shared.get(key)
             if cached is not None and cached.usable(min_ttl):
-                metrics.add_metric(name="CacheHitShared", unit="Count", value=1)
+                count(names.METRIC_CACHE_HIT_SHARED)
                 return cached
             owner = self.shared.acquire_lease(key)
             if owner is not None:
                 try:
                     cached = self.shared.get(key)  # finished by the previous holder since our read?
                     if cached is not None and cached.usable(min_ttl):
-                        metrics.add_metric(name="CacheHitShared", unit="Count", value=1)
+                        count(names.METRIC_CACHE_HIT_SHARED)
                         return cached
                     token = _checked(fetch(), min_ttl)
                     self.shared.put(key, token)
@@ -212,7 +212,7 @@ class Vendor:
             raise GrantRevoked(
                 f"the grant of {grant.selling_partner_id} in {grant.region} was revoked by the seller"
             ) from None
-        metrics.add_metric(name="LwaRefresh", unit="Count", value=1)
+        count(names.METRIC_LWA_REFRESH)
         if answer.refresh_token and answer.refresh_token != grant.refresh_token:
             grants.replace_refresh_token(self.config.prefix, grant, answer.refresh_token)
         return _token(answer, started)
@@ -252,7 +252,7 @@ class Vendor:
         try:
             self.shared.delete(key)
         except SharedCacheUnavailable:
-            metrics.add_metric(name="SharedCacheUnavailable", unit="Count", value=1)
+            count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
 
     def _answer(self, request: VendRequest, token: CachedToken, kind: str) -> dict:
         now = time.time()

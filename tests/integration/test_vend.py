@@ -318,11 +318,11 @@ def test_a_lease_whose_holder_died_expires_within_seconds(authorize, aws):
 
 
 def test_vending_goes_on_when_the_shared_cache_is_down(authorize, aws, monkeypatch):
-    from sellertoken import vending
+    from sellertoken import observability
 
     seller = authorize()
     recorded: list[str] = []
-    monkeypatch.setattr(vending.metrics, "add_metric", lambda name, **_: recorded.append(name))
+    monkeypatch.setattr(observability.metrics, "add_metric", lambda name, **_: recorded.append(name))
     aws.clients["dynamodb"].delete_table(TableName=aws.seeded.table_name)
     vendor = Vendor(get_config())
 
