@@ -83,7 +83,9 @@ class LocalLambda:
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="local-lambda", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-lambda", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
