@@ -1,0 +1,113 @@
+"""The `sellertoken` CLI (the installed console script, as a subprocess) against the local stack."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+CLI = str(Path(sys.executable).with_name("sellertoken"))
+ANSWER_KEYS = {
+    "access_token",
+    "token_type",
+    "kind",
+    "expires_at",
+    "expires_in",
+    "selling_partner_id",
+    "region",
+    "endpoint",
+}
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_seller() -> str:
+    return "A" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
+
+
+def authorize_over_http(stack) -> str:
+    """A real consent without a browser: /authorize (state + cookie), a code from the simulator, /callback."""
+    seller = new_seller()
+    started = requests.get(stack.endpoints["authorize"], allow_redirects=False, timeout=10)
+    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
+    cookie = started.headers["Set-Cookie"].split(";")[0]  # a Secure __Host- cookie: requests would not send it
+    code = requests.post(
+        f"{stack.amazon}/_control/code",
+        json={"selling_partner_id": seller, "redirect_uri": stack.endpoints["redirect_uri"]},
+        timeout=10,
+    ).json()["code"]
+    query = urlencode({"state": state, "selling_partner_id": seller, "spapi_oauth_code": code})
+    done = requests.get(f"{stack.api}/callback?{query}", headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
+    assert done.status_code == 200, done.text
+    return seller
+
+
+@pytest.fixture(scope="module")
+def endpoints_file(stack) -> Path:
+    return stack.log_path.parent / "endpoints.json"
+
+
+@pytest.fixture(scope="module")
+def seller(stack) -> str:
+    return authorize_over_http(stack)
+
+
+def sellertoken(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_vend_prints_the_token_alone_on_stdout_and_its_expiry_on_stderr(endpoints_file, seller, stack):
+    result = sellertoken("vend", seller, "--region", "na", "--endpoints", str(endpoints_file))
+
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("Atza|") and "\n" not in token
+    assert "expires 20" in result.stderr and token not in result.stderr
+    participations = requests.get(
+        f"{stack.amazon}/sellers/v1/marketplaceParticipations", headers={"x-amz-access-token": token}, timeout=10
+    )
+    assert participations.status_code == 200
+
+
+def test_vend_json_prints_the_whole_answer(endpoints_file, seller, stack):
+    result = sellertoken(
+        "vend", seller, "--region", "na", "--min-ttl", "600", "--json", "--endpoints", str(endpoints_file)
+    )
+
+    answer = json.loads(result.stdout)
+    assert result.returncode == 0 and set(answer) == ANSWER_KEYS
+    assert (answer["selling_partner_id"], answer["kind"], answer["endpoint"]) == (seller, "access", stack.amazon)
+    assert answer["expires_in"] >= 600
+
+
+def test_grantless_prints_a_grantless_token(endpoints_file):
+    result = sellertoken("grantless", "--scope", "sellingpartnerapi::notifications", "--endpoints", str(endpoints_file))
+
+    assert result.returncode == 0 and result.stdout.startswith("Atc|")
+
+
+def test_an_unknown_seller_exits_with_grant_not_found(endpoints_file):
+    result = sellertoken("vend", new_seller(), "--region", "na", "--endpoints", str(endpoints_file))
+
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.startswith("GrantNotFound: no grant for ")
+
+
+def test_a_malformed_seller_id_exits_with_invalid_request(endpoints_file):
+    result = sellertoken("vend", "not-an-id", "--region", "na", "--endpoints", str(endpoints_file))
+
+    assert result.returncode == 3 and result.stderr.startswith("InvalidRequest: selling_partner_id")
+
+
+def test_without_a_local_stack_it_says_how_to_start_one(tmp_path):
+    result = sellertoken("vend", new_seller(), "--region", "na", cwd=tmp_path)
+
+    assert result.returncode == 2 and "make run" in result.stderr
