@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=8700, help="local API Gateway port (0: any free port)")
     parser.add_argument("--aws-port", type=int, default=8701, help="embedded AWS (moto) port")
     parser.add_argument("--amazon-port", type=int, default=8702, help="Amazon simulator port")
+    parser.add_argument("--lambda-port", type=int, default=8703, help="local Lambda Invoke endpoint port")
+    parser.add_argument(
+        "--sweep-every", type=float, default=300.0, metavar="SECONDS", help="run the grant sweep this often (0: never)"
+    )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
     parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
     args = parser.parse_args(argv)
@@ -27,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.api_port,
         aws_port=args.aws_port,
         amazon_port=args.amazon_port,
+        lambda_port=args.lambda_port,
         state_dir=args.state_dir,
         success_url=args.success_url,
+        sweep_every_seconds=args.sweep_every,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -38,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Amazon simulator : {endpoints['amazon']}")
     print(f"  embedded AWS     : {endpoints['aws']}  (moto, region {endpoints['region']})")
     print(f"  API              : {endpoints['api']}")
+    print(f"  Lambda (invoke)  : {endpoints['lambda']}  (functions: {', '.join(endpoints['functions'].values())})")
+    sweep = f"every {args.sweep_every:g} s" if args.sweep_every > 0 else "off"
+    print(f"  grant sweep      : {sweep}")
     print(f"  endpoints file   : {Path(args.state_dir) / 'endpoints.json'}")
     print()
     print(f"Open {endpoints['authorize']} in a browser and click Confirm.")

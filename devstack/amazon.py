@@ -72,6 +72,7 @@ MARKETPLACE_PARTICIPATIONS = {
                 "domainName": "www.amazon.com",
             },
             "participation": {"isParticipating": True, "hasSuspendedListings": False},
+            "storeName": "Local Simulator Store",
         }
     ]
 }

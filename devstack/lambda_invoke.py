@@ -64,6 +64,7 @@ class LocalLambda:
         self.functions: dict[str, Handler] = dict(functions or {})  # function name -> handler; others may add
         self.region = region
         self.timeout_seconds = timeout_seconds
+        self.timeouts: dict[str, float] = {}  # function name -> its own timeout, where not the default
         local = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -154,7 +155,8 @@ class LocalLambda:
         return name, self.functions[name]
 
     def _run(self, name: str, handler: Handler, event: object, request_id: str) -> Reply:
-        context = LocalLambdaContext(name, timeout_seconds=self.timeout_seconds, aws_request_id=request_id)
+        timeout = self.timeouts.get(name, self.timeout_seconds)
+        context = LocalLambdaContext(name, timeout_seconds=timeout, aws_request_id=request_id)
         outcome: dict[str, object] = {}
 
         def call() -> None:
@@ -165,10 +167,10 @@ class LocalLambda:
 
         worker = threading.Thread(target=call, name=f"handler-{name}", daemon=True)
         worker.start()
-        worker.join(self.timeout_seconds)
+        worker.join(timeout)
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if worker.is_alive():  # Lambda stops the sandbox; here the thread finishes on its own, unheard
-            message = f"RequestId: {request_id} Error: Task timed out after {self.timeout_seconds:.2f} seconds"
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
             return _unhandled("Sandbox.Timedout", message, request_id, headers)
         if "error" in outcome:
             error = outcome["error"]

@@ -8,7 +8,12 @@ import json
 import logging
 import os
 import secrets
+import threading
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+
+import boto3
 
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import LocalApiGateway
@@ -21,7 +26,8 @@ HOST = "127.0.0.1"
 OAUTH_FUNCTION = "sellertoken-oauth"
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
 # Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, module).
-FUNCTIONS = {"vend": ("sellertoken-vend", "handlers.vend")}
+FUNCTIONS = {"vend": ("sellertoken-vend", "handlers.vend"), "sweep": ("sellertoken-sweep", "handlers.sweep")}
+TIMEOUTS = {"sellertoken-sweep": 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
 
 
 class LocalStack:
@@ -34,9 +40,11 @@ class LocalStack:
         lambda_port: int = 0,
         state_dir: str | Path = ".devstack",
         success_url: str | None = None,
+        sweep_every_seconds: float = 300.0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.success_url = success_url
+        self.scheduler = SweepScheduler(sweep_every_seconds)
         self.aws = LocalAwsServer(ip_address=HOST, port=aws_port, verbose=False)
         self.api = LocalApiGateway({}, host=HOST, port=api_port)
         self.lambdas = LocalLambda(host=HOST, port=lambda_port, region=names.LOCAL_AWS_REGION)
@@ -68,6 +76,7 @@ class LocalStack:
         api_url = self.api.start()
         for function_name, module in FUNCTIONS.values():
             self.lambdas.functions[function_name] = _handler(module)
+        self.lambdas.timeouts.update(TIMEOUTS)
         lambda_url = self.lambdas.start()
         # In-process handlers that invoke a function (the sweep continuing itself) reach this endpoint too.
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
@@ -87,10 +96,11 @@ class LocalStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / "endpoints.json"
         path.write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        self.scheduler.start(lambda_url, FUNCTIONS["sweep"][0])
         return self.endpoints
 
     def stop(self) -> None:
-        for part in (self.lambdas, self.api, self.amazon, self.aws):
+        for part in (self.scheduler, self.lambdas, self.api, self.amazon, self.aws):
             try:
                 part.stop()
             except Exception:  # noqa: BLE001, S112 - stop the rest whatever one of them does
@@ -120,6 +130,45 @@ class LocalStack:
         if self.success_url:
             env[names.ENV_SUCCESS_URL] = self.success_url
         return env
+
+
+class SweepScheduler:
+    """EventBridge's schedule, locally: every N seconds an async invoke of the sweep with a Scheduled Event."""
+
+    def __init__(self, every_seconds: float) -> None:
+        self.every_seconds = every_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, lambda_url: str, function_name: str) -> None:
+        if self.every_seconds <= 0:
+            return
+        client = boto3.client(
+            "lambda",
+            endpoint_url=lambda_url,
+            region_name=names.LOCAL_AWS_REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+        def loop() -> None:
+            while not self._stop.wait(self.every_seconds):
+                event = {
+                    "version": "0",
+                    "id": uuid.uuid4().hex,
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": names.LOCAL_AWS_REGION,
+                    "detail": {},
+                }
+                client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(event).encode())
+
+        self._thread = threading.Thread(target=loop, name="sweep-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def _handler(module: str):

@@ -41,6 +41,8 @@ class Vending(Construct):
             "Vend",
             code=code,
             handler="handlers.vend.handler",
+            # A fixed name, so callers and the client library's default (`{prefix}-vend`) find it.
+            function_name=f"{settings.prefix}-vend",
             description="Vends SP-API access tokens to AWS callers (direct invoke)",
             environment=environment,
             # More memory buys a faster CPU: a cache hit is then a few milliseconds.

@@ -58,12 +58,14 @@ class MemoryCache:
         self._tokens[key] = token
         if len(self._tokens) > 20_000:  # bound memory: drop what has expired
             now = time.time()
-            for stale in [k for k, t in self._tokens.items() if t.expires_at <= now]:
-                self._tokens.pop(stale, None)
+            with self._guard:  # list() snapshots the dict atomically, other threads may be writing
+                for stale in [k for k, t in list(self._tokens.items()) if t.expires_at <= now]:
+                    self._tokens.pop(stale, None)
 
     def evict(self, predicate) -> None:
-        for key in [k for k in self._tokens if predicate(k)]:
-            self._tokens.pop(key, None)
+        with self._guard:
+            for key in [k for k in list(self._tokens) if predicate(k)]:
+                self._tokens.pop(key, None)
 
     def lock(self, key: Hashable) -> threading.Lock:
         with self._guard:
