@@ -3,14 +3,19 @@
     sellertoken vend A1B2C3D4E5F6G7 --region na [--min-ttl N] [--json]
     sellertoken rdt A1B2C3D4E5F6G7 --region na --resource GET:/orders/v0/orders:buyerInfo [--json]
     sellertoken grantless --scope sellingpartnerapi::notifications [--region na] [--json]
+    sellertoken grants list [--region na] [--status active|revoked]
+    sellertoken grants show A1B2C3D4E5F6G7 --region na
+    sellertoken sweep [--no-wait]
+    sellertoken events [--wait SECONDS]        (local stack only)
 
 By default it talks to the local stack (`make run`) through ./.devstack/endpoints.json (or --endpoints
 PATH); --deployed or --function NAME_OR_ARN use the deployed function with the usual AWS credentials and
 region chain. A token goes to stdout alone, its expiry to stderr, so `$(sellertoken vend …)` is the token.
 Errors print `errorType: message` to stderr and exit with the code of their type (EXIT_CODES).
 
-Each command is one `add_*` function (its options) and one `run_*` function (what it does); a new command
-(`grants list`, `sweep`, …) adds its own pair and reuses `connection_options()`.
+Each command is one `add_*` function (its options) and one `run_*` function (what it does). Token commands
+share `connection_options()`; the operator commands share `operator_options()` (local stack, or
+--deployed with the sweep function's name, from whose configuration the table and prefix are read).
 """
 
 from __future__ import annotations
@@ -19,12 +24,17 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sellertoken_client import operator
 from sellertoken_client.broker import DEFAULT_ENDPOINTS_FILE, DEFAULT_FUNCTION, ENV_FUNCTION, TokenBroker
 from sellertoken_client.errors import SellerTokenError
+
+DEFAULT_SWEEP_FUNCTION = "sellertoken-sweep"
+SWEEP_WAIT_SECONDS = 20 * 60
 
 REGIONS = ("na", "eu", "fe")
 EXIT_FAILURE = 1  # BrokerError: anything not listed below
@@ -68,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_vend(commands, connection)
     add_rdt(commands, connection)
     add_grantless(commands, connection)
+    operator_parent = operator_options()
+    add_grants(commands, operator_parent)
+    add_sweep(commands, operator_parent)
+    add_events(commands, operator_parent)
     return parser
 
 
@@ -186,6 +200,134 @@ def run_grantless(args: argparse.Namespace) -> int:
     if args.region:
         payload["region"] = args.region
     return _print_answer(broker_from(args).vend(payload), args.json)
+
+
+# -- operator commands: grants, sweep, events ----------------------------------------------------------
+
+
+def operator_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("stack")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--endpoints", metavar="PATH", type=Path, help="the local stack's endpoints file")
+    where.add_argument("--deployed", action="store_true", help="the deployed stack (AWS credentials chain)")
+    group.add_argument(
+        "--sweep-function", default=DEFAULT_SWEEP_FUNCTION, metavar="NAME", help="deployed sweep function's name"
+    )
+    group.add_argument("--aws-region", metavar="REGION", help="AWS region of the deployed stack")
+    return options
+
+
+def deployment_from(args: argparse.Namespace) -> operator.Deployment:
+    if args.deployed:
+        return operator.Deployment.deployed(args.sweep_function, args.aws_region)
+    path = args.endpoints or DEFAULT_ENDPOINTS_FILE
+    if not path.is_file():
+        raise UsageError(f"no local stack: {path} not found (start it with `make run`, or use --deployed)")
+    try:
+        return operator.Deployment.local(path)
+    except (KeyError, ValueError) as error:
+        raise UsageError(f"{path}: no {error} in it") from None
+
+
+def add_grants(commands: Any, parent: argparse.ArgumentParser) -> None:
+    grants = commands.add_parser("grants", help="list or show stored grants")
+    actions = grants.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[parent], help="a table of every grant")
+    listing.add_argument("--region", choices=REGIONS)
+    listing.add_argument("--status", choices=("active", "revoked"))
+    listing.set_defaults(run=run_grants_list)
+    show = actions.add_parser("show", parents=[parent], help="one grant in detail (never its refresh token)")
+    show.add_argument("selling_partner_id")
+    show.add_argument("--region", required=True, choices=REGIONS)
+    show.set_defaults(run=run_grants_show)
+
+
+def run_grants_list(args: argparse.Namespace) -> int:
+    deployment = deployment_from(args)
+    sweep = operator.latest_sweep(deployment)
+    rows = []
+    for row in operator.grants(deployment):
+        if (args.region and row.region != args.region) or (args.status and row.status != args.status):
+            continue
+        record = operator.health(deployment, row.region, row.selling_partner_id) if row.health != "ok" else None
+        status = row.status if row.health == "ok" else f"{row.status} ({row.health})"
+        rows.append(
+            (row.selling_partner_id, row.region, row.account_type, status, row.authorized_at[:10],
+             row.reauthorize_by[:10], operator.last_check(row, sweep, record))
+        )  # fmt: skip
+    header = ("SELLER", "REGION", "ACCOUNT", "STATUS", "AUTHORIZED", "REAUTHORIZE BY", "LAST CHECK")
+    _table(header, sorted(rows, key=lambda r: (r[1], r[0])))
+    print(f"{len(rows)} grant(s)", file=sys.stderr)
+    return 0
+
+
+def run_grants_show(args: argparse.Namespace) -> int:
+    deployment = deployment_from(args)
+    try:
+        detail = operator.grant_detail(deployment, args.region, args.selling_partner_id)
+    except deployment.client("secretsmanager").exceptions.ResourceNotFoundException:
+        print(f"GrantNotFound: no grant for {args.selling_partner_id} in {args.region}", file=sys.stderr)
+        return EXIT_CODES["GrantNotFound"]
+    print(json.dumps(detail, indent=2, sort_keys=True))
+    return 0
+
+
+def add_sweep(commands: Any, parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("sweep", parents=[parent], help="run a grant sweep now and show its progress")
+    command.add_argument("--no-wait", action="store_true", help="start it and print its run id")
+    command.set_defaults(run=run_sweep)
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    deployment = deployment_from(args)
+    total = sum(1 for row in operator.grants(deployment) if row.status == "active")
+    run_id = operator.start_sweep(deployment)
+    print(f"sweep {run_id} started ({total} active grant(s))", file=sys.stderr)
+    if args.no_wait:
+        print(run_id)
+        return 0
+    deadline = time.monotonic() + SWEEP_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        counts, summary = operator.sweep_progress(deployment, run_id)
+        _progress_bar(counts, total)
+        if summary is not None:
+            print(file=sys.stderr)
+            print(json.dumps(summary, indent=2, sort_keys=True))
+            return 0 if summary.get("outcome") == "completed" else EXIT_FAILURE
+        time.sleep(0.3)
+    print(f"\nsweep {run_id} has not finished after {SWEEP_WAIT_SECONDS} s", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def add_events(commands: Any, parent: argparse.ArgumentParser) -> None:
+    command = commands.add_parser("events", parents=[parent], help="print the events the local bus recorded")
+    command.add_argument("--wait", type=int, default=0, metavar="SECONDS", help="keep reading this long")
+    command.set_defaults(run=run_events)
+
+
+def run_events(args: argparse.Namespace) -> int:
+    try:
+        found = operator.recorded_events(deployment_from(args), args.wait)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for event in found:
+        print(json.dumps({k: event.get(k) for k in ("time", "detail-type", "detail")}, sort_keys=True))
+    return 0
+
+
+def _progress_bar(counts: dict[str, int], total: int) -> None:
+    done = sum(counts.get(k, 0) for k in ("healthy", "revoked", "failing"))
+    width = 30
+    filled = width if not total else min(width, width * done // total)
+    parts = ", ".join(f"{k} {counts[k]}" for k in ("healthy", "revoked", "failing") if counts.get(k))
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} checked {parts}   ", end="", file=sys.stderr)
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    for line in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 # -- output ---------------------------------------------------------------------------------------------

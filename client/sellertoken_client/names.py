@@ -1,0 +1,25 @@
+"""The broker's names the operator commands read (tags, table keys, secret prefix).
+
+A copy, because this package installs without the broker's code; tests/unit/test_client_names.py
+fails the build the moment it differs from lambdas/sellertoken/names.py, where they are defined.
+"""
+
+DEFAULT_PREFIX = "sellertoken"
+TAG_STATUS = "sellertoken:status"
+TAG_REGION = "sellertoken:region"
+TAG_SELLER = "sellertoken:seller"
+TAG_ACCOUNT_TYPE = "sellertoken:account-type"
+TAG_AUTHORIZED_AT = "sellertoken:authorized-at"
+TAG_REVOKED_AT = "sellertoken:revoked-at"
+TAG_REVOKED_REASON = "sellertoken:revoked-reason"
+TAG_HEALTH = "sellertoken:health"
+TAG_REAUTH_REMINDED = "sellertoken:reauth-reminded"
+STATUS_ACTIVE = "active"
+HEALTH_FAILING = "failing"
+TABLE_PARTITION_KEY = "pk"
+ENV_PREFIX = "SELLERTOKEN_PREFIX"
+ENV_TABLE_NAME = "SELLERTOKEN_TABLE_NAME"
+
+
+def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}/grants/"
