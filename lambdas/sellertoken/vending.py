@@ -7,6 +7,7 @@ fleet-wide lease. Requests are validated before anything else is touched.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -115,16 +116,16 @@ class Vendor:
         client_id = appcreds.load(self.config.prefix).client_id
         if request.scope:
             key: tuple = (client_id, "grantless", request.scope)
-            token = self._cached(key, request.min_ttl_seconds, lambda: self._grantless(request.scope))
+            token = self._cached(key, request.min_ttl_seconds, functools.partial(self._grantless, request.scope))
             kind = "grantless"
         elif request.restricted_resources:
             digest = _digest([request.restricted_resources, request.target_application])
             key = (client_id, request.region, request.selling_partner_id, "rdt", digest)
-            token = self._cached(key, request.min_ttl_seconds, lambda: self._restricted(client_id, request))
+            token = self._cached(key, request.min_ttl_seconds, functools.partial(self._restricted, client_id, request))
             kind = "restricted"
         else:
             key = (client_id, request.region, request.selling_partner_id, "access")
-            fetch = lambda: self._refresh(request.region, request.selling_partner_id)  # noqa: E731
+            fetch = functools.partial(self._refresh, request.region, request.selling_partner_id)
             token = self._cached(key, request.min_ttl_seconds, fetch)
             kind = "access"
         return self._answer(request, token, kind)
@@ -219,7 +220,7 @@ class Vendor:
 
     def _restricted(self, client_id: str, request: VendRequest) -> CachedToken:
         access_key = (client_id, request.region, request.selling_partner_id, "access")
-        refresh = lambda: self._refresh(request.region, request.selling_partner_id)  # noqa: E731
+        refresh = functools.partial(self._refresh, request.region, request.selling_partner_id)
         resources = [
             {"method": m, "path": p, **({"dataElements": list(e)} if e else {})}
             for m, p, e in request.restricted_resources
