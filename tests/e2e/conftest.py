@@ -75,6 +75,11 @@ def _start_stack(state_dir: Path, *extra: str) -> RunningStack:
         "0",
         "--amazon-port",
         "0",
+        "--lambda-port",
+        "0",
+        # Tests run sweeps themselves; a scheduled one in the middle would race them.
+        "--sweep-every",
+        "0",
         "--state-dir",
         str(state_dir),
         *extra,

@@ -42,8 +42,8 @@ def test_a_sweep_from_the_cli_flags_the_revoked_seller_and_the_table_and_events_
     assert detail["tags"]["sellertoken:revoked-reason"] == "invalid_grant"
     assert "refresh_token" not in detail["value"] and "Atzr|" not in shown.stdout
     events = [json.loads(line) for line in sellertoken("events", *where).stdout.splitlines()]
-    revoked = [e for e in events if e["detail-type"] == "Seller Grant Revoked"]
-    assert [e["detail"]["selling_partner_id"] for e in revoked] == [gone]
+    revoked = {e["detail"]["selling_partner_id"] for e in events if e["detail-type"] == "Seller Grant Revoked"}
+    assert gone in revoked and not revoked & set(kept)  # other tests' revoked sellers may be flagged too
     assert any(e["detail-type"] == "Grant Sweep Completed" for e in events)
     assert "Atza|" not in json.dumps(events) and "Atzr|" not in json.dumps(events)
 
