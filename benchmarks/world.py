@@ -1,0 +1,189 @@
+"""The world a benchmark runs against, all on 127.0.0.1: moto's server (DynamoDB serialized as in
+devstack, every AWS request counted by operation) and the Amazon simulator, seeded like the stack."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from benchmarks import child
+from devstack.amazon import AmazonSimulator, new_selling_partner_id
+from devstack.awsserver import AtomicDynamoDB, LocalAwsServer
+from devstack.seed import seed
+from sellertoken import names
+
+HOST = "127.0.0.1"
+REDIRECT_URI = "https://broker.bench.test/callback"
+APP = {
+    "client_id": "amzn1.application-oa2-client.bench" + "0" * 23,
+    "client_secret": "amzn1.oa2-cs.v1." + "b3nch" * 12,
+    "application_id": "amzn1.sp.solution.bench-app",
+}
+# X-Amz-Target prefixes of the JSON-protocol services the broker talks to.
+SERVICES = {
+    "DynamoDB_20120810": "dynamodb",
+    "secretsmanager": "secretsmanager",
+    "AWSEvents": "events",
+    "TrentService": "kms",
+    "AmazonSQS": "sqs",
+    "AWSLambda": "lambda",
+}
+READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet")
+
+
+def is_read(operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES)
+
+
+class CountingApp:
+    """WSGI middleware: counts every request by (service, operation) from its X-Amz-Target header, and
+    serializes Secrets Manager requests: moto's secret store is a dict that every request iterates, so a
+    CreateSecret concurrent with any other request fails with "dictionary changed size during iteration"
+    (devstack's LocalAwsServer serializes only DynamoDB)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+        self.secrets_lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+        key = (SERVICES.get(prefix, prefix or "other"), operation or environ.get("PATH_INFO", ""))
+        with self.lock:
+            self.counts[key] += 1
+        if key[0] == "secretsmanager":
+            with self.secrets_lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+class CountingAwsServer(LocalAwsServer):
+    """devstack's LocalAwsServer (DynamoDB requests serialized) with a request counter in front."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.counter = CountingApp(None)
+
+    def _server_entry(self) -> None:
+        self.counter.app = AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, self.counter, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class World:
+    """Start with `with World() as world:`; `world.env` is what a child process needs to be a container."""
+
+    def __init__(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.aws = CountingAwsServer(ip_address=HOST, port=0, verbose=False)
+        self.amazon = AmazonSimulator(
+            client_id=APP["client_id"],
+            client_secret=APP["client_secret"],
+            application_id=APP["application_id"],
+            redirect_uris=[REDIRECT_URI],
+            host=HOST,
+            code_ttl_seconds=3600,  # seeding 10,000 grants may take longer than Amazon's 5 minutes
+        )
+        self.env: dict[str, str] = {}
+        self.aws_url = ""
+
+    def __enter__(self) -> World:
+        self.aws.start()
+        try:
+            self.aws_url = "http://{}:{}".format(*self.aws.get_host_and_port())
+            # moto's backends are process-wide: forget what an earlier world of this process left.
+            requests.post(f"{self.aws_url}/moto-api/reset", timeout=10).raise_for_status()
+            amazon_url = self.amazon.start()
+            seeded = seed(self.aws_url, app_credentials=APP, state_key=secrets.token_urlsafe(48))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.env = {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": names.LOCAL_AWS_REGION,
+            "AWS_REGION": names.LOCAL_AWS_REGION,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            names.ENV_PREFIX: names.DEFAULT_PREFIX,
+            names.ENV_TABLE_NAME: seeded.table_name,
+            names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
+            names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
+            names.ENV_REDIRECT_URI: REDIRECT_URI,
+            names.ENV_APP_IS_DRAFT: "true",
+            names.ENV_LWA_ENDPOINT: f"{amazon_url}/auth/o2/token",
+            names.ENV_CONSENT_BASE_URL: amazon_url,
+            names.ENV_SPAPI_BASE_URL: amazon_url,
+        }
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for part in (self.amazon, self.aws):
+            try:
+                part.stop()
+            except Exception:  # noqa: BLE001 - stop the other whatever this one does
+                continue
+
+    @property
+    def lwa_url(self) -> str:
+        return self.env[names.ENV_LWA_ENDPOINT]
+
+    # -- Amazon -----------------------------------------------------------------------------------
+
+    def set_lwa_latency(self, latency_ms: int) -> None:
+        self.amazon.set_fault("token", latency_ms=latency_ms)
+
+    def lwa_refreshes(self) -> int:
+        return self.amazon.calls()["token.refresh_token"]
+
+    # -- AWS --------------------------------------------------------------------------------------
+
+    def aws_calls(self) -> Counter[tuple[str, str]]:
+        with self.aws.counter.lock:
+            return Counter(self.aws.counter.counts)
+
+    def reset_aws_calls(self) -> None:
+        with self.aws.counter.lock:
+            self.aws.counter.counts.clear()
+
+    # -- grants -----------------------------------------------------------------------------------
+
+    def create_grants(self, count: int, *, threads: int = 8, region: str = "na") -> list[tuple[str, str]]:
+        """`count` active grants, made as a consent makes them: Amazon issues a code, LWA exchanges it for a
+        refresh token (so the simulator knows it), grants.save stores the secret. Returns (seller, refresh token).
+        The exchanges and writes run in a child process, so that they and the servers use both cores."""
+        sellers = [new_selling_partner_id() for _ in range(count)]
+        codes = [self.amazon.issue_code(seller, REDIRECT_URI) for seller in sellers]
+        tokens = child.run_one(_save_grants, self.env, list(zip(sellers, codes, strict=True)), region, threads)
+        return list(zip(sellers, tokens, strict=True))
+
+
+def _save_grants(pairs: list[tuple[str, str]], region: str, threads: int) -> list[str]:
+    from sellertoken import grants
+    from sellertoken.config import get_config
+    from sellertoken.lwa import LwaClient
+
+    config = get_config()
+    lwa = LwaClient(config.lwa_endpoint, config.prefix)
+    client_id = APP["client_id"]
+
+    def one(pair: tuple[str, str]) -> str:
+        seller, code = pair
+        refresh_token = lwa.exchange_code(code, REDIRECT_URI).refresh_token
+        grant = grants.Grant(seller, region, "seller", refresh_token, client_id, grants.now_iso())
+        grants.save(config.prefix, config.kms_key_id, grant)
+        return refresh_token
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, pairs))
