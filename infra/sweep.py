@@ -50,6 +50,9 @@ class Sweep(Construct):
             environment=environment,
             function_name=function_name,
             timeout=Duration.minutes(15),
+            # CPU scales with memory: at 256 MB (0.14 vCPU) the checks' ~6 ms of CPU each would cap the
+            # sweep near 20 grants/s, below its 50/s LWA rate (BENCHMARKS.md, section B).
+            memory_size=1024,
             reserved_concurrency=RESERVED_CONCURRENCY,
             # Lambda stops a chain of self-invocations after 16 hops; a sweep of many grants needs
             # more pages than that. The reserved concurrency above is the guard rail instead.

@@ -66,7 +66,7 @@ def unexpected(error: Exception) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@tracer().capture_lambda_handler(capture_response=False)
 def handler(event: dict, context) -> dict:
     return app.resolve(event, context)
 

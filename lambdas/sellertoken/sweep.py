@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
-from sellertoken import aws, events, grants, names
+from sellertoken import appcreds, aws, events, grants, names
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -106,32 +106,50 @@ class Sweep:
         margin = self.config.sweep_time_margin_seconds
         started_here = 0  # every invocation checks at least one grant, so a run always ends
         free = threading.Semaphore(self.config.sweep_concurrency)
-        with ThreadPoolExecutor(max_workers=self.config.sweep_concurrency) as pool:
+        appcreds.load(self.config.prefix)  # once, before the workers would each fetch it
+
+        def finished(future) -> None:
+            try:
+                outcome = future.result()
+            except Exception:  # noqa: BLE001 - one grant's surprise must not stop the run
+                logger.exception("grant check failed unexpectedly")
+                outcome = "error"
+            with self._lock:
+                counts[outcome] += 1
+            free.release()
+
+        out_of_time = False
+        with (
+            ThreadPoolExecutor(max_workers=self.config.sweep_concurrency) as pool,
+            ThreadPoolExecutor(max_workers=1) as lister,
+        ):
+            listing = lister.submit(grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
             while True:
-                page, following = grants.list_page(self.config.prefix, cursor.next_token, self.page_size)
-                futures = []
+                page, following = listing.result()
+                if following:  # list the next page while this one is checked
+                    listing = lister.submit(grants.list_page, self.config.prefix, following, self.page_size)
                 for listed in page[cursor.offset :]:
                     free.acquire()  # submit only when a worker is free, so the time check stays current
                     if self._abort or (started_here and remaining_seconds() < margin):
                         free.release()
+                        out_of_time = not self._abort
                         break
                     started_here += 1
-                    future = pool.submit(self._check, listed, cursor.run_id)
-                    future.add_done_callback(lambda _: free.release())
-                    futures.append(future)
-                for future in futures:
-                    counts[future.result()] += 1
-                cursor.offset += len(futures)
-                cursor.counts = dict(counts)
-                if self._abort:
-                    return self._finish(cursor, self._abort)
-                if cursor.offset < len(page):
-                    self._progress(cursor, done=False)
-                    return Result("continued", cursor)
-                if not following:
-                    return self._finish(cursor, "completed")
+                    pool.submit(self._check, listed, cursor.run_id).add_done_callback(finished)
+                    cursor.offset += 1
+                if out_of_time or self._abort or not following:
+                    break
                 cursor.next_token, cursor.offset = following, 0
+                with self._lock:
+                    cursor.counts = dict(counts)
                 self._progress(cursor, done=False)
+        cursor.counts = dict(counts)  # every submitted check has finished: the pool is closed
+        if self._abort:
+            return self._finish(cursor, self._abort)
+        if out_of_time:
+            self._progress(cursor, done=False)
+            return Result("continued", cursor)
+        return self._finish(cursor, "completed")
 
     # -- one grant ---------------------------------------------------------------------------------
 
@@ -260,6 +278,7 @@ class Sweep:
             "revoked": counts[REVOKED],
             "failing": counts[FAILING],
             "not_checked": counts["not_checked"],
+            "errors": counts["error"],
             "inactive": counts["inactive"],
             "invocations": cursor.invocations,
             "duration_seconds": duration,

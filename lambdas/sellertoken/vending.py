@@ -34,7 +34,7 @@ MAX_RESTRICTED_RESOURCES = 50
 RDT_METHODS = ("GET", "PUT", "POST", "DELETE")
 DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 _FIELDS = {"selling_partner_id", "region", "min_ttl_seconds", "restricted_resources", "target_application", "scope"}
-_POLL_SECONDS = (0.02, 0.05, 0.1, 0.2)
+_POLL_SECONDS = (0.02, 0.025, 0.03, 0.04, 0.05)  # lease waiters re-read soon: a refresh is ~0.1-0.5 s
 
 
 @dataclass(frozen=True)
