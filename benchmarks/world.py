@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
-from devstack.awsserver import AtomicDynamoDB, LocalAwsServer
+from devstack.awsserver import LocalAwsServer, SerializedServices
 from devstack.seed import seed
 from sellertoken import names
 
@@ -43,37 +43,30 @@ def is_read(operation: str) -> bool:
 
 
 class CountingApp:
-    """WSGI middleware: counts every request by (service, operation) from its X-Amz-Target header, and
-    serializes Secrets Manager requests: moto's secret store is a dict that every request iterates, so a
-    CreateSecret concurrent with any other request fails with "dictionary changed size during iteration"
-    (devstack's LocalAwsServer serializes only DynamoDB)."""
+    """WSGI middleware: counts every request by (service, operation) from its X-Amz-Target header."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.counts: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
-        self.secrets_lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
         key = (SERVICES.get(prefix, prefix or "other"), operation or environ.get("PATH_INFO", ""))
         with self.lock:
             self.counts[key] += 1
-        if key[0] == "secretsmanager":
-            with self.secrets_lock:
-                return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
 
 class CountingAwsServer(LocalAwsServer):
-    """devstack's LocalAwsServer (DynamoDB requests serialized) with a request counter in front."""
+    """devstack's LocalAwsServer (DynamoDB and Secrets Manager serialized) with a request counter in front."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.counter = CountingApp(None)
 
     def _server_entry(self) -> None:
-        self.counter.app = AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self.counter.app = SerializedServices(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, self.counter, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
