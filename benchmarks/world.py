@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.awsserver import LocalAwsServer, SerializedServices
-from devstack.seed import seed
+from devstack.seed import function_environment, seed
 from sellertoken import names
 
 HOST = "127.0.0.1"
@@ -100,25 +100,9 @@ class World:
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        self.env = {
-            "AWS_ENDPOINT_URL": self.aws_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": names.LOCAL_AWS_REGION,
-            "AWS_REGION": names.LOCAL_AWS_REGION,
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            names.ENV_PREFIX: names.DEFAULT_PREFIX,
-            names.ENV_TABLE_NAME: seeded.table_name,
-            names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
-            names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
-            names.ENV_REDIRECT_URI: REDIRECT_URI,
-            names.ENV_APP_IS_DRAFT: "true",
-            names.ENV_LWA_ENDPOINT: f"{amazon_url}/auth/o2/token",
-            names.ENV_CONSENT_BASE_URL: amazon_url,
-            names.ENV_SPAPI_BASE_URL: amazon_url,
-        }
+        self.env = function_environment(
+            seeded, aws_url=self.aws_url, amazon_url=amazon_url, redirect_uri=REDIRECT_URI
+        ) | {"POWERTOOLS_LOG_LEVEL": "WARNING"}
         return self
 
     def __exit__(self, *exc) -> None:

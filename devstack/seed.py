@@ -67,3 +67,37 @@ def seed(
         Targets=[{"Id": "recorder", "Arn": queue_arn}],
     )
     return Seeded(key_arn, names.LOCAL_TABLE_NAME, names.LOCAL_EVENT_BUS_NAME, queue_url)
+
+
+def function_environment(
+    seeded: Seeded,
+    *,
+    amazon_url: str,
+    redirect_uri: str,
+    aws_url: str | None = None,
+    success_url: str | None = None,
+) -> dict[str, str]:
+    """The functions' environment on the local stack, as infra/ sets it in AWS, with Amazon at the simulator
+    (aws_url None: moto's in-process mock)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": names.LOCAL_AWS_REGION,
+        "AWS_REGION": names.LOCAL_AWS_REGION,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        names.ENV_PREFIX: names.DEFAULT_PREFIX,
+        names.ENV_TABLE_NAME: seeded.table_name,
+        names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
+        names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
+        names.ENV_REDIRECT_URI: redirect_uri,
+        names.ENV_APP_IS_DRAFT: "true",
+        names.ENV_LWA_ENDPOINT: f"{amazon_url}/auth/o2/token",
+        names.ENV_CONSENT_BASE_URL: amazon_url,
+        names.ENV_SPAPI_BASE_URL: amazon_url,
+    }
+    if aws_url:
+        env["AWS_ENDPOINT_URL"] = aws_url
+    if success_url:
+        env[names.ENV_SUCCESS_URL] = success_url
+    return env

@@ -19,7 +19,7 @@ from devstack.amazon import AmazonSimulator
 from devstack.apigw import LocalApiGateway
 from devstack.awsserver import LocalAwsServer
 from devstack.lambda_invoke import LocalLambda
-from devstack.seed import Seeded, seed
+from devstack.seed import Seeded, function_environment, seed
 from sellertoken import names
 
 HOST = "127.0.0.1"
@@ -109,27 +109,13 @@ class LocalStack:
 
     def _environment(self, aws_url: str, amazon_url: str) -> dict[str, str]:
         assert self.seeded is not None
-        env = {
-            "AWS_ENDPOINT_URL": aws_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": names.LOCAL_AWS_REGION,
-            "AWS_REGION": names.LOCAL_AWS_REGION,
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            names.ENV_PREFIX: names.DEFAULT_PREFIX,
-            names.ENV_TABLE_NAME: self.seeded.table_name,
-            names.ENV_KMS_KEY_ID: self.seeded.kms_key_arn,
-            names.ENV_EVENT_BUS_NAME: self.seeded.event_bus_name,
-            names.ENV_REDIRECT_URI: f"{self.api.base_url}/callback",
-            names.ENV_APP_IS_DRAFT: "true",
-            names.ENV_LWA_ENDPOINT: f"{amazon_url}/auth/o2/token",
-            names.ENV_CONSENT_BASE_URL: amazon_url,
-            names.ENV_SPAPI_BASE_URL: amazon_url,
-        }
-        if self.success_url:
-            env[names.ENV_SUCCESS_URL] = self.success_url
-        return env
+        return function_environment(
+            self.seeded,
+            aws_url=aws_url,
+            amazon_url=amazon_url,
+            redirect_uri=f"{self.api.base_url}/callback",
+            success_url=self.success_url,
+        )
 
 
 class SweepScheduler:

@@ -6,8 +6,10 @@ import functools
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sellertoken import names
 from sellertoken.config import get_config
-from sellertoken.observability import logger, metrics
+from sellertoken.errors import AppCredentialsRejected
+from sellertoken.observability import count, logger, metrics
 from sellertoken.vending import Vendor, parse_request
 
 get_config()  # fail at cold start, naming the variable, when misconfigured
@@ -24,6 +26,8 @@ def handler(event: dict, context: LambdaContext) -> dict:
     try:
         return vendor().vend(request)
     except Exception as error:
+        if isinstance(error, AppCredentialsRejected):
+            count(names.METRIC_APP_CREDENTIALS_REJECTED)  # the alarm: our client secret, not a seller
         # The exception's class name is Lambda's errorType; its message never holds a token.
         logger.warning(
             "vend failed",

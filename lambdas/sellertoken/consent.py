@@ -176,15 +176,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
         reference=claims.reference,
     )
     outcome = grants.save(config.prefix, config.kms_key_id, grant)
-    detail = {
-        "selling_partner_id": seller,
-        "region": grant.region,
-        "account_type": grant.account_type,
-        "authorized_at": grant.authorized_at,
-        "reauthorize_by": grant.reauthorize_by,
-    }
-    if grant.reference is not None:
-        detail["reference"] = grant.reference
+    detail: dict[str, str | None] = dict(grant.public_fields())
     if outcome.created:
         events.publish(config.event_bus_name, names.EVENT_SELLER_AUTHORIZED, detail)
     else:

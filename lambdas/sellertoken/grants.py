@@ -42,19 +42,26 @@ class Grant:
     def reauthorize_by(self) -> str:
         return _iso(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
 
-    def secret_value(self) -> str:
-        value = {
-            "schema_version": names.GRANT_SCHEMA_VERSION,
-            "refresh_token": self.refresh_token,
+    def public_fields(self) -> dict[str, str]:
+        """What may be shown or announced about the grant: everything but its token and client id."""
+        fields = {
             "selling_partner_id": self.selling_partner_id,
             "region": self.region,
             "account_type": self.account_type,
-            "client_id": self.client_id,
             "authorized_at": self.authorized_at,
             "reauthorize_by": self.reauthorize_by,
         }
         if self.reference is not None:
-            value["reference"] = self.reference
+            fields["reference"] = self.reference
+        return fields
+
+    def secret_value(self) -> str:
+        value = {
+            **self.public_fields(),
+            "schema_version": names.GRANT_SCHEMA_VERSION,
+            "refresh_token": self.refresh_token,
+            "client_id": self.client_id,
+        }
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 

@@ -15,7 +15,7 @@ from moto import mock_aws
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import build_event
 from devstack.lambda_context import LocalLambdaContext
-from devstack.seed import Seeded, clients, seed
+from devstack.seed import Seeded, clients, function_environment, seed
 from sellertoken import names, state
 
 REDIRECT_URI = "https://broker.example.test/callback"
@@ -45,17 +45,7 @@ def aws(amazon, monkeypatch):
     amazon.reset()
     with mock_aws():
         seeded = seed(None, app_credentials=APP, state_key=secrets.token_urlsafe(48))
-        env = {
-            names.ENV_PREFIX: names.DEFAULT_PREFIX,
-            names.ENV_TABLE_NAME: seeded.table_name,
-            names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
-            names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
-            names.ENV_REDIRECT_URI: REDIRECT_URI,
-            names.ENV_APP_IS_DRAFT: "true",
-            names.ENV_LWA_ENDPOINT: f"{amazon.base_url}/auth/o2/token",
-            names.ENV_CONSENT_BASE_URL: amazon.base_url,
-            names.ENV_SPAPI_BASE_URL: amazon.base_url,
-        }
+        env = function_environment(seeded, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv(names.ENV_SUCCESS_URL, raising=False)

@@ -12,7 +12,7 @@ import pytest
 
 from devstack.amazon import AmazonSimulator
 from devstack.awsserver import LocalAwsServer
-from devstack.seed import seed
+from devstack.seed import function_environment, seed
 from sellertoken import grants, names
 from tests.integration.conftest import APP, REDIRECT_URI
 
@@ -64,14 +64,7 @@ def servers():
 def test_a_hundred_concurrent_vends_from_four_containers_make_one_lwa_call(servers, monkeypatch):
     aws_url, amazon = servers
     seeded = seed(aws_url, app_credentials=APP, state_key=secrets.token_urlsafe(48))
-    env = {
-        "AWS_ENDPOINT_URL": aws_url,
-        names.ENV_TABLE_NAME: seeded.table_name,
-        names.ENV_KMS_KEY_ID: seeded.kms_key_arn,
-        names.ENV_EVENT_BUS_NAME: seeded.event_bus_name,
-        names.ENV_LWA_ENDPOINT: f"{amazon.base_url}/auth/o2/token",
-        names.ENV_SPAPI_BASE_URL: amazon.base_url,
-    }
+    env = function_environment(seeded, aws_url=aws_url, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     seller = "A" + secrets.token_hex(7).upper()[:13]

@@ -195,7 +195,11 @@ def test_invalid_grant_during_a_vend_flags_the_seller_and_announces_it(vend, aut
     assert refreshes(aws) == 0
 
 
-def test_rejected_app_credentials_flag_nobody(vend, authorize, aws):
+def test_rejected_app_credentials_flag_nobody_and_count_for_the_alarm(vend, authorize, aws, monkeypatch):
+    from sellertoken import observability
+
+    recorded: list[str] = []
+    monkeypatch.setattr(observability.metrics, "add_metric", lambda name, **_: recorded.append(name))
     seller = authorize()
     aws.amazon.set_client_secret_valid(False)
     try:
@@ -206,6 +210,7 @@ def test_rejected_app_credentials_flag_nobody(vend, authorize, aws):
 
     assert aws.grant("na", seller)[1][names.TAG_STATUS] == names.STATUS_ACTIVE
     assert aws.events() == []
+    assert names.METRIC_APP_CREDENTIALS_REJECTED in recorded
 
 
 def test_lwa_down_is_upstream_unavailable_and_flags_nobody(vend, authorize, aws):
