@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m devstack
+	$(PY) -m devstack $(RUN_ARGS)
 
 test: $(STAMP)
 	scripts/ensure-chromium

@@ -11,6 +11,7 @@ import benchmarks  # noqa: F401 - puts lambdas/ on sys.path
 from benchmarks import report
 
 GROUPS = {
+    "consent": ("consent",),
     "vend": ("vend_memory", "vend_remote", "stampede", "fleet", "cold_start"),
     "sweep": ("sweep",),
 }
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
     chosen: list[str] = []
-    for word in args.what or ["vend", "sweep"]:
+    for word in args.what or ["consent", "vend", "sweep"]:
         names = GROUPS.get(word, (word,) if word in SCENARIOS else None)
         if names is None:
             parser.error(f"unknown group or scenario: {word}")
