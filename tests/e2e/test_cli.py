@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 
+from tests.e2e.flows import ANSWER_KEYS, authorize_over_http, new_seller
+
 pytestmark = pytest.mark.e2e
 
 CLI = str(Path(sys.executable).with_name("sellertoken"))
-ANSWER_KEYS = {
-    "access_token",
-    "token_type",
-    "kind",
-    "expires_at",
-    "expires_in",
-    "selling_partner_id",
-    "region",
-    "endpoint",
-}
-_ID_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def new_seller() -> str:
-    return "A" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
-
-
-def authorize_over_http(stack) -> str:
-    """A real consent without a browser: /authorize (state + cookie), a code from the simulator, /callback."""
-    seller = new_seller()
-    started = requests.get(stack.endpoints["authorize"], allow_redirects=False, timeout=10)
-    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
-    cookie = started.headers["Set-Cookie"].split(";")[0]  # a Secure __Host- cookie: requests would not send it
-    code = requests.post(
-        f"{stack.amazon}/_control/code",
-        json={"selling_partner_id": seller, "redirect_uri": stack.endpoints["redirect_uri"]},
-        timeout=10,
-    ).json()["code"]
-    query = urlencode({"state": state, "selling_partner_id": seller, "spapi_oauth_code": code})
-    done = requests.get(f"{stack.api}/callback?{query}", headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
-    assert done.status_code == 200, done.text
-    return seller
 
 
 @pytest.fixture(scope="module")

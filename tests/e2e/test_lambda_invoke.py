@@ -5,11 +5,9 @@ each making a real call to the simulator's SP-API with a token from the broker."
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import threading
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -31,51 +29,17 @@ from sellertoken_client import (
 )
 from sellertoken_client.sdk import broker_api_client
 from sellertoken_client.sp_api import BROKER_CREDENTIALS, BrokerAccessTokenClient, broker_client
+from tests.e2e.flows import ANSWER_KEYS, authorize_over_http, new_seller
 
 pytestmark = pytest.mark.e2e
 
-STATE_COOKIE = "__Host-sellertoken-state"
 VEND = "sellertoken-vend"
 VEND_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{VEND}"
-ANSWER_KEYS = {
-    "access_token",
-    "token_type",
-    "kind",
-    "expires_at",
-    "expires_in",
-    "selling_partner_id",
-    "region",
-    "endpoint",
-}
 ORDERS_RESOURCE = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}
 US = "ATVPDKIKX0DER"
-_ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def new_seller() -> str:
-    return "A" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
-
-
-def authorize_over_http(stack, seller: str | None = None) -> str:
-    """A real consent without a browser: /authorize (state + cookie), a code from the simulator, /callback."""
-    seller = seller or new_seller()
-    started = requests.get(stack.endpoints["authorize"], allow_redirects=False, timeout=10)
-    assert started.status_code == 302, started.text
-    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
-    cookie = started.headers["Set-Cookie"].split(";")[0]  # __Host- cookies are Secure: requests would not send it
-    assert cookie.startswith(f"{STATE_COOKIE}=")
-    code = requests.post(
-        f"{stack.amazon}/_control/code",
-        json={"selling_partner_id": seller, "redirect_uri": stack.endpoints["redirect_uri"]},
-        timeout=10,
-    ).json()["code"]
-    query = urlencode({"state": state, "selling_partner_id": seller, "spapi_oauth_code": code})
-    done = requests.get(f"{stack.api}/callback?{query}", headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
-    assert done.status_code == 200, done.text
-    return seller
 
 
 def control(stack, path: str, body: dict) -> None:

@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from tests.e2e.test_cli import authorize_over_http, sellertoken
+from tests.e2e.flows import authorize_over_http
+from tests.e2e.test_cli import sellertoken
 
 pytestmark = pytest.mark.e2e
 
