@@ -40,7 +40,7 @@ class Grant:
 
     @property
     def reauthorize_by(self) -> str:
-        return _iso(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
+        return iso_utc(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
 
     def public_fields(self) -> dict[str, str]:
         """What may be shown or announced about the grant: everything but its token and client id."""
@@ -72,7 +72,7 @@ class SaveOutcome:
 
 
 def now_iso() -> str:
-    return _iso(datetime.now(UTC))
+    return iso_utc(datetime.now(UTC))
 
 
 def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
@@ -154,8 +154,9 @@ class Listed:
 
 def list_page(prefix: str, next_token: str | None, page_size: int = 100) -> tuple[list[Listed], str | None]:
     """One page of every grant (any status), oldest first, so that pages stay stable while a run goes on."""
+    start = names.grants_prefix(prefix)
     kwargs: dict = {
-        "Filters": [{"Key": "name", "Values": [grants_prefix_of(prefix)]}],
+        "Filters": [{"Key": "name", "Values": [start]}],
         "MaxResults": page_size,
         "SortBy": "created-date",
         "SortOrder": "asc",
@@ -165,8 +166,8 @@ def list_page(prefix: str, next_token: str | None, page_size: int = 100) -> tupl
     answer = aws.client("secretsmanager").list_secrets(**kwargs)
     listed = []
     for entry in answer.get("SecretList", []):
-        parts = entry["Name"][len(grants_prefix_of(prefix)) :].split("/")
-        if len(parts) == 2 and entry["Name"].startswith(grants_prefix_of(prefix)):
+        parts = entry["Name"][len(start) :].split("/")
+        if len(parts) == 2 and entry["Name"].startswith(start):
             listed.append(Listed(entry["Name"], parts[0], parts[1], _tags(entry)))
     return listed, answer.get("NextToken")
 
@@ -202,10 +203,6 @@ def set_tags(prefix: str, region: str, selling_partner_id: str, tags: dict[str, 
 def remove_tags(prefix: str, region: str, selling_partner_id: str, keys: list[str]) -> None:
     name = names.grant_secret_name(region, selling_partner_id, prefix)
     aws.client("secretsmanager").untag_resource(SecretId=name, TagKeys=keys)
-
-
-def grants_prefix_of(prefix: str) -> str:
-    return names.grants_prefix(prefix)
 
 
 def replace_refresh_token(prefix: str, grant: Grant, refresh_token: str) -> None:
@@ -244,5 +241,8 @@ def _tags(described: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in described.get("Tags", [])}
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime | float) -> str:
+    """ISO 8601 UTC to the second, the one timestamp format of values, tags, events and answers."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
@@ -186,7 +186,7 @@ class Sweep:
             self._transient_streak += 1
             if self._transient_streak >= OUTAGE_THRESHOLD and not self._abort:
                 self._abort = "upstream_unavailable"
-        now = _iso(self.now())
+        now = grants.iso_utc(self.now())
         try:
             aws.client("dynamodb").update_item(
                 TableName=self.config.table_name,
@@ -256,7 +256,7 @@ class Sweep:
             {
                 "selling_partner_id": listed.selling_partner_id,
                 "region": listed.region,
-                "reauthorize_by": _iso(deadline.timestamp()),
+                "reauthorize_by": grants.iso_utc(deadline.timestamp()),
                 "days_left": max(0, math.ceil(days_left)),
                 "reminder": threshold,
             },
@@ -304,9 +304,9 @@ class Sweep:
         item = {
             names.TABLE_PARTITION_KEY: {"S": f"sweep#run#{cursor.run_id}"},
             "counts": {"S": _json(cursor.counts)},
-            "started_at": {"S": _iso(cursor.started_at)},
+            "started_at": {"S": grants.iso_utc(cursor.started_at)},
             "done": {"BOOL": done},
-            "updated_at": {"S": _iso(self.now())},
+            "updated_at": {"S": grants.iso_utc(self.now())},
             names.TABLE_TTL_ATTRIBUTE: {"N": str(int(self.now() + RUN_RECORD_DAYS * 86400))},
         }
         if summary:
@@ -325,10 +325,6 @@ def cursor_payload(cursor: Cursor) -> dict:
 
 def _health_key(listed: grants.Listed) -> str:
     return f"health#{listed.region}#{listed.selling_partner_id}"
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _json(value: object) -> str:

@@ -13,7 +13,6 @@ import json
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sellertoken import appcreds, aws, grants, lifecycle, names, spapi
 from sellertoken.config import Config
@@ -261,7 +260,7 @@ class Vendor:
             "access_token": token.access_token,
             "token_type": "bearer",
             "kind": kind,
-            "expires_at": datetime.fromtimestamp(int(token.expires_at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires_at": grants.iso_utc(int(token.expires_at)),
             "expires_in": int(token.expires_at - now),
             "selling_partner_id": request.selling_partner_id,
             "region": request.region,
