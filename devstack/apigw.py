@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devstack.lambda_context import LocalLambdaContext
+from devstack.loopback import LoopbackServer
 
 Handler = Callable[[dict, object], dict]
 
@@ -85,39 +85,17 @@ class LocalApiGateway:
 
     def __init__(self, routes: dict[str, tuple[str, Handler]], host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes = routes  # route key -> (function name, handler)
-        self.extra: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}  # path -> raw handler (local only)
-        gateway = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                gateway._serve(self)
-
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
-            def log_message(self, format: str, *args: object) -> None:  # quiet: URLs carry codes
-                return
-
-        self.server = ThreadingHTTPServer((host, port), RequestHandler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://{host}:{self.server.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        self.http = LoopbackServer(self._serve, host=host, port=port, name="local-apigw")
+        self.base_url = self.http.base_url
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="local-apigw", daemon=True)
-        self._thread.start()
-        return self.base_url
+        return self.http.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
-        if path in self.extra:
-            self.extra[path](request)
-            return
         route = self.routes.get(f"{request.command} {path}")
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""

@@ -17,10 +17,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devstack.lambda_context import LocalLambdaContext
+from devstack.loopback import LoopbackServer
 
 Handler = Callable[[object, object], object]
 
@@ -65,36 +66,14 @@ class LocalLambda:
         self.region = region
         self.timeout_seconds = timeout_seconds
         self.timeouts: dict[str, float] = {}  # function name -> its own timeout, where not the default
-        local = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: boto3 pools its connections
-
-            def do_POST(self) -> None:
-                local._serve(self)
-
-            do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_POST
-
-            def log_message(self, format: str, *args: object) -> None:  # quiet, like the local API Gateway
-                return
-
-        self.server = ThreadingHTTPServer((host, port), RequestHandler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://{host}:{self.server.server_address[1]}"
-        self._thread: threading.Thread | None = None
+        self.http = LoopbackServer(self._serve, host=host, port=port, name="local-lambda")
+        self.base_url = self.http.base_url
 
     def start(self) -> str:
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-lambda", daemon=True
-        )
-        self._thread.start()
-        return self.base_url
+        return self.http.start()
 
     def stop(self) -> None:
-        if self._thread is not None:  # shutdown() waits for serve_forever, forever if it never ran
-            self.server.shutdown()
-            self._thread = None
-        self.server.server_close()
+        self.http.stop()
 
     # -- the Invoke operation, without HTTP -------------------------------------------------------
 
