@@ -78,12 +78,7 @@ def _callback_latencies(count: int) -> list[float]:
     from devstack.seed import function_environment, seed
     from tests.integration.conftest import APP, REDIRECT_URI, Browser, new_seller
 
-    amazon = AmazonSimulator(
-        client_id=APP["client_id"],
-        client_secret=APP["client_secret"],
-        application_id=APP["application_id"],
-        redirect_uris=[REDIRECT_URI],
-    )
+    amazon = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
     amazon.start()
     saved = dict(os.environ)
     try:

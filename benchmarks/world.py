@@ -78,10 +78,8 @@ class World:
     def __init__(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.aws = CountingAwsServer(ip_address=HOST, port=0, verbose=False)
-        self.amazon = AmazonSimulator(
-            client_id=APP["client_id"],
-            client_secret=APP["client_secret"],
-            application_id=APP["application_id"],
+        self.amazon = AmazonSimulator.for_app(
+            APP,
             redirect_uris=[REDIRECT_URI],
             host=HOST,
             code_ttl_seconds=3600,  # seeding 10,000 grants may take longer than Amazon's 5 minutes

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -183,6 +183,16 @@ def _path_matches(pattern: str, path: str) -> bool:
 
 class AmazonSimulator:
     """Consent pages, LWA and a slice of SP-API on 127.0.0.1, with switches for tests and operators."""
+
+    @classmethod
+    def for_app(cls, app: Mapping[str, str], **options: Any) -> AmazonSimulator:
+        """A simulator for the app whose credentials secret holds `app` (client_id, client_secret, application_id)."""
+        return cls(
+            client_id=app["client_id"],
+            client_secret=app["client_secret"],
+            application_id=app["application_id"],
+            **options,
+        )
 
     def __init__(
         self,

@@ -53,10 +53,8 @@ class LocalStack:
             "client_secret": "amzn1.oa2-cs.v1." + secrets.token_hex(32),
             "application_id": "amzn1.sp.solution.local-" + secrets.token_hex(8),
         }
-        self.amazon = AmazonSimulator(
-            client_id=self.app_credentials["client_id"],
-            client_secret=self.app_credentials["client_secret"],
-            application_id=self.app_credentials["application_id"],
+        self.amazon = AmazonSimulator.for_app(
+            self.app_credentials,
             redirect_uris=[f"{self.api.base_url}/callback"],
             host=HOST,
             port=amazon_port,

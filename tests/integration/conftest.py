@@ -28,12 +28,7 @@ APP = {
 
 @pytest.fixture(scope="session")
 def amazon():
-    simulator = AmazonSimulator(
-        client_id=APP["client_id"],
-        client_secret=APP["client_secret"],
-        application_id=APP["application_id"],
-        redirect_uris=[REDIRECT_URI],
-    )
+    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
     simulator.start()
     yield simulator
     simulator.stop()

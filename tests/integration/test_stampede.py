@@ -49,12 +49,7 @@ def container(env: dict[str, str], seller: str, start, results) -> None:
 def servers():
     aws = LocalAwsServer(ip_address="127.0.0.1", port=0, verbose=False)
     aws.start()
-    amazon = AmazonSimulator(
-        client_id=APP["client_id"],
-        client_secret=APP["client_secret"],
-        application_id=APP["application_id"],
-        redirect_uris=[REDIRECT_URI],
-    )
+    amazon = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
     amazon.start()
     yield "http://{}:{}".format(*aws.get_host_and_port()), amazon
     amazon.stop()

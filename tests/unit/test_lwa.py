@@ -37,12 +37,7 @@ REFRESH_TOKEN = "Atzr|" + "r3fr3sh" * 10
 
 @pytest.fixture(scope="module")
 def amazon():
-    simulator = AmazonSimulator(
-        client_id=APP["client_id"],
-        client_secret=APP["client_secret"],
-        application_id=APP["application_id"],
-        redirect_uris=[REDIRECT_URI],
-    )
+    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
     simulator.start()
     yield simulator
     simulator.stop()
