@@ -245,8 +245,7 @@ class Vendor:
     def _forget(self, grant: grants.Grant) -> None:
         seller = (grant.region, grant.selling_partner_id)
         self.memory.evict(lambda k: len(k) > 3 and (k[1], k[2]) == seller)
-        client_id = appcreds.load(self.config.prefix).client_id
-        self._drop_shared((client_id, grant.region, grant.selling_partner_id, "access"))
+        lifecycle.forget_tokens(self.config, grant.region, grant.selling_partner_id)
 
     def _drop_shared(self, key: Hashable) -> None:
         try:
