@@ -43,11 +43,15 @@ class CachedToken:
 
 
 class MemoryCache:
-    """Per-container cache with one lock per key, so concurrent misses for a key refresh once."""
+    """Per-container cache with one lock per key, so concurrent misses for a key refresh once.
+
+    A key's lock lives only while someone holds or waits for it, so the lock map stays as small as the
+    number of refreshes in flight, however many keys the container has seen.
+    """
 
     def __init__(self) -> None:
         self._tokens: dict[Hashable, CachedToken] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
+        self._locks: dict[Hashable, _SharedLock] = {}
         self._guard = threading.Lock()
 
     def get(self, key: Hashable, min_ttl: float) -> CachedToken | None:
@@ -67,12 +71,65 @@ class MemoryCache:
             for key in [k for k in list(self._tokens) if predicate(k)]:
                 self._tokens.pop(key, None)
 
-    def lock(self, key: Hashable) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+    def lock(self, key: Hashable) -> KeyLock:
+        """The key's lock: `with cache.lock(key):`, or acquire(timeout=…) and release() on the same object."""
+        return KeyLock(self, key)
 
     def clear(self) -> None:
         self._tokens.clear()
+
+    def _enter(self, key: Hashable) -> _SharedLock:
+        with self._guard:
+            shared = self._locks.get(key)
+            if shared is None:
+                shared = self._locks[key] = _SharedLock()
+            shared.users += 1
+            return shared
+
+    def _leave(self, key: Hashable, shared: _SharedLock) -> None:
+        with self._guard:
+            shared.users -= 1
+            if shared.users == 0:
+                del self._locks[key]
+
+
+class _SharedLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0  # holders and waiters: the map entry goes when the last one leaves
+
+
+class KeyLock:
+    """One caller's handle on a key's lock in a MemoryCache."""
+
+    def __init__(self, cache: MemoryCache, key: Hashable) -> None:
+        self._cache = cache
+        self._key = key
+        self._shared: _SharedLock | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        shared = self._cache._enter(self._key)
+        if not shared.lock.acquire(blocking, timeout):
+            self._cache._leave(self._key, shared)
+            return False
+        self._shared = shared
+        return True
+
+    def release(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            raise RuntimeError("release of a key lock that is not held")
+        shared.lock.release()
+        self._cache._leave(self._key, shared)
+
+    def __enter__(self) -> KeyLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class SharedCacheUnavailable(Exception):
