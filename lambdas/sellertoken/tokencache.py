@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from botocore.config import Config as BotoConfig
@@ -34,9 +34,12 @@ SHARED_CACHE_BOTO_CONFIG = BotoConfig(
 class CachedToken:
     access_token: str
     expires_at: float  # epoch seconds
+    # When the request that made it started (epoch seconds, the minter's clock): a revocation recorded after
+    # it makes the token unservable (revocations.py). 0 means unknown, which counts as older than any revocation.
+    minted_at: float = 0.0
 
     def __repr__(self) -> str:
-        return f"CachedToken(expires_at={self.expires_at})"
+        return f"CachedToken(expires_at={self.expires_at}, minted_at={self.minted_at})"
 
     def usable(self, min_ttl: float, now: float | None = None) -> bool:
         return self.expires_at - (now if now is not None else time.time()) >= max(MIN_TTL_FLOOR, min_ttl)
@@ -65,6 +68,9 @@ class MemoryCache:
             with self._guard:  # list() snapshots the dict atomically, other threads may be writing
                 for stale in [k for k, t in list(self._tokens.items()) if t.expires_at <= now]:
                     self._tokens.pop(stale, None)
+
+    def discard(self, key: Hashable) -> None:
+        self._tokens.pop(key, None)
 
     def evict(self, predicate) -> None:
         with self._guard:
@@ -139,11 +145,19 @@ class SharedCacheUnavailable(Exception):
 class SharedCache:
     """Tokens and refresh leases in the broker's DynamoDB table, keyed by a hash of the cache key."""
 
-    def __init__(self, table_name: str, client, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client,
+        lease_seconds: float = LEASE_SECONDS,
+        admit: Callable[[Hashable, CachedToken], bool] | None = None,
+    ) -> None:
         self.table_name = table_name
         self.lease_seconds = lease_seconds
         self._client = client
         self._down_until = 0.0
+        # Which stored tokens this container may serve (the revocation check); a refused one reads as a miss.
+        self._admit = admit
 
     @staticmethod
     def item_key(key: Hashable) -> str:
@@ -162,7 +176,9 @@ class SharedCache:
         ).get("Item")
         if not item or "token" not in item:
             return None
-        return CachedToken(item["token"]["S"], float(item["expires_at"]["N"]))
+        minted_at = float(item["minted_at"]["N"]) if "minted_at" in item else 0.0
+        token = CachedToken(item["token"]["S"], float(item["expires_at"]["N"]), minted_at)
+        return token if self._admit is None or self._admit(key, token) else None
 
     def put(self, key: Hashable, token: CachedToken) -> None:
         self._call(
@@ -172,6 +188,7 @@ class SharedCache:
                 names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"},
                 "token": {"S": token.access_token},
                 "expires_at": {"N": repr(token.expires_at)},
+                "minted_at": {"N": repr(token.minted_at)},
                 names.TABLE_TTL_ATTRIBUTE: {"N": str(int(token.expires_at) + 60)},
             },
         )

@@ -9,7 +9,7 @@ from sellertoken.tokencache import CachedToken, MemoryCache
 
 
 def token(name: str = "Atza|t") -> CachedToken:
-    return CachedToken(name, time.time() + 3600)
+    return CachedToken(name, time.time() + 3600, minted_at=time.time())
 
 
 def test_the_lock_map_holds_no_entry_for_keys_nobody_is_refreshing():
