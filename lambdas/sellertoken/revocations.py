@@ -151,14 +151,23 @@ class RevocationFeed:
 
 
 class RevocationWatch:
-    """This container's view of the feed. A check costs a clock read and a dict look-up; once per bound one
-    thread re-reads the feed (a little before the copy goes stale) while the others go on with the copy."""
+    """This container's view of the feed. A check costs a clock read and a dict look-up; about once per bound
+    one thread re-reads the feed (shortly before the copy stops vouching) while the others go on with the copy.
+
+    The bound is kept from the moment the flag is written, with some slack: a copy vouches for cached tokens
+    for `bound - slack` after its read began, and without a copy only tokens minted less than
+    `bound - slack - CLOCK_MARGIN_SECONDS` ago are served. The slack (5 s at most) covers writing the flag
+    and carrying the refusal back to the caller, so the caller sees GrantRevoked within the bound.
+    """
 
     def __init__(self, read: Callable[[], Feed], bound_seconds: float, clock: Clock | None = None) -> None:
         self.bound = bound_seconds
         self._read = read
         self._clock = clock or Clock()
-        self._ahead = min(5.0, bound_seconds / 4)  # re-read this long before the copy stops vouching
+        slack = min(5.0, bound_seconds / 4)
+        self.vouch_seconds = bound_seconds - slack  # how long a copy vouches for cached tokens
+        self._read_ahead = min(1.0, bound_seconds / 8)  # re-read this long before the copy stops vouching
+        self.unverified_age = self.vouch_seconds - CLOCK_MARGIN_SECONDS  # without a copy: the oldest served
         self._feed = Feed()
         self._reread_at = -math.inf  # monotonic
         self._valid_until = -math.inf  # monotonic: the copy vouches for cached tokens until then
@@ -171,8 +180,8 @@ class RevocationWatch:
             self._reread()
         if now < self._valid_until:
             return self._feed.admits(grant, minted_at)
-        # No copy read within the bound: only a token minted since the bound began can postdate every flag.
-        return minted_at >= self._clock.wall() - self.bound + CLOCK_MARGIN_SECONDS
+        # No current copy: only a token minted after every flag older than the bound may still be served.
+        return minted_at >= self._clock.wall() - self.unverified_age
 
     def _reread(self) -> None:
         if not self._reading.acquire(blocking=False):
@@ -188,8 +197,9 @@ class RevocationWatch:
                 self._reread_at = self._clock.monotonic() + min(_UNAVAILABLE_RETRY_SECONDS, self.bound)
                 return
             self._feed = feed
-            self._valid_until = started + self.bound
-            self._reread_at = started + self.bound - self._ahead
+            # From when the read began: a flag written after that is not in this copy.
+            self._valid_until = started + self.vouch_seconds
+            self._reread_at = self._valid_until - self._read_ahead
         finally:
             self._reading.release()
 
