@@ -23,6 +23,7 @@ CACHE_METRICS = (
     names.METRIC_CACHE_HIT_SHARED,
     names.METRIC_LWA_REFRESH,
     names.METRIC_SHARED_CACHE_UNAVAILABLE,
+    names.METRIC_REVOCATION_FEED_UNAVAILABLE,
 )
 SWEEP_METRICS = (
     names.METRIC_GRANTS_CHECKED,
@@ -74,6 +75,13 @@ class Monitoring(Construct):
             app_metric(names.METRIC_APP_CREDENTIALS_REJECTED),
             1,
             "LWA rejected the app's client id or secret: fix the app secret (no seller is affected)",
+        )
+        self._alarm(
+            "RevocationNotRecorded",
+            app_metric(names.METRIC_REVOCATION_NOT_RECORDED),
+            1,
+            "A flagged grant could not be written to the revocation feed (DynamoDB): vend containers may "
+            "serve its cached tokens until they expire (at most an hour) instead of within the revocation bound",
         )
         self.sweep_missing = cloudwatch.Alarm(
             self,

@@ -38,6 +38,8 @@ class Config:
     sweep_concurrency: int = 8
     sweep_rate_per_second: float = 50.0
     sweep_time_margin_seconds: int = 60
+    # Vend: no container serves a flagged grant's cached token longer than this after the flag.
+    revocation_bound_seconds: float = 60.0
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -56,6 +58,7 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_concurrency=int(_number(environ, names.ENV_SWEEP_CONCURRENCY, 8, 1, 64)),
         sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
+        revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
     )
 
 

@@ -93,11 +93,16 @@ ENV_SWEEP_CONCURRENCY = "SELLERTOKEN_SWEEP_CONCURRENCY"
 ENV_SWEEP_RATE_PER_SECOND = "SELLERTOKEN_SWEEP_RATE_PER_SECOND"
 ENV_SWEEP_TIME_MARGIN_SECONDS = "SELLERTOKEN_SWEEP_TIME_MARGIN_SECONDS"
 
+# Seconds after which no container serves a flagged grant's cached token (optional, see config.py).
+ENV_REVOCATION_BOUND_SECONDS = "SELLERTOKEN_REVOCATION_BOUND_SECONDS"
+
 # CloudWatch metrics (Powertools EMF, dimension service=sellertoken); infra/ alarms and graphs them.
 METRIC_CACHE_HIT_MEMORY = "CacheHitMemory"
 METRIC_CACHE_HIT_SHARED = "CacheHitShared"
 METRIC_LWA_REFRESH = "LwaRefresh"
 METRIC_SHARED_CACHE_UNAVAILABLE = "SharedCacheUnavailable"
+METRIC_REVOCATION_FEED_UNAVAILABLE = "RevocationFeedUnavailable"  # a container could not read the feed
+METRIC_REVOCATION_NOT_RECORDED = "RevocationNotRecorded"  # a flag could not reach the feed: alarm
 METRIC_GRANTS_CHECKED = "GrantsChecked"
 METRIC_GRANTS_REVOKED = "GrantsRevoked"
 METRIC_GRANTS_FAILING = "GrantsFailing"

@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from botocore.config import Config as BotoConfig
@@ -34,20 +34,27 @@ SHARED_CACHE_BOTO_CONFIG = BotoConfig(
 class CachedToken:
     access_token: str
     expires_at: float  # epoch seconds
+    # When the request that made it started (epoch seconds, the minter's clock): a revocation recorded after
+    # it makes the token unservable (revocations.py). 0 means unknown, which counts as older than any revocation.
+    minted_at: float = 0.0
 
     def __repr__(self) -> str:
-        return f"CachedToken(expires_at={self.expires_at})"
+        return f"CachedToken(expires_at={self.expires_at}, minted_at={self.minted_at})"
 
     def usable(self, min_ttl: float, now: float | None = None) -> bool:
         return self.expires_at - (now if now is not None else time.time()) >= max(MIN_TTL_FLOOR, min_ttl)
 
 
 class MemoryCache:
-    """Per-container cache with one lock per key, so concurrent misses for a key refresh once."""
+    """Per-container cache with one lock per key, so concurrent misses for a key refresh once.
+
+    A key's lock lives only while someone holds or waits for it, so the lock map stays as small as the
+    number of refreshes in flight, however many keys the container has seen.
+    """
 
     def __init__(self) -> None:
         self._tokens: dict[Hashable, CachedToken] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
+        self._locks: dict[Hashable, _SharedLock] = {}
         self._guard = threading.Lock()
 
     def get(self, key: Hashable, min_ttl: float) -> CachedToken | None:
@@ -62,17 +69,73 @@ class MemoryCache:
                 for stale in [k for k, t in list(self._tokens.items()) if t.expires_at <= now]:
                     self._tokens.pop(stale, None)
 
+    def discard(self, key: Hashable) -> None:
+        self._tokens.pop(key, None)
+
     def evict(self, predicate) -> None:
         with self._guard:
             for key in [k for k in list(self._tokens) if predicate(k)]:
                 self._tokens.pop(key, None)
 
-    def lock(self, key: Hashable) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+    def lock(self, key: Hashable) -> KeyLock:
+        """The key's lock: `with cache.lock(key):`, or acquire(timeout=…) and release() on the same object."""
+        return KeyLock(self, key)
 
     def clear(self) -> None:
         self._tokens.clear()
+
+    def _enter(self, key: Hashable) -> _SharedLock:
+        with self._guard:
+            shared = self._locks.get(key)
+            if shared is None:
+                shared = self._locks[key] = _SharedLock()
+            shared.users += 1
+            return shared
+
+    def _leave(self, key: Hashable, shared: _SharedLock) -> None:
+        with self._guard:
+            shared.users -= 1
+            if shared.users == 0:
+                del self._locks[key]
+
+
+class _SharedLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0  # holders and waiters: the map entry goes when the last one leaves
+
+
+class KeyLock:
+    """One caller's handle on a key's lock in a MemoryCache."""
+
+    def __init__(self, cache: MemoryCache, key: Hashable) -> None:
+        self._cache = cache
+        self._key = key
+        self._shared: _SharedLock | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        shared = self._cache._enter(self._key)
+        if not shared.lock.acquire(blocking, timeout):
+            self._cache._leave(self._key, shared)
+            return False
+        self._shared = shared
+        return True
+
+    def release(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            raise RuntimeError("release of a key lock that is not held")
+        shared.lock.release()
+        self._cache._leave(self._key, shared)
+
+    def __enter__(self) -> KeyLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class SharedCacheUnavailable(Exception):
@@ -82,11 +145,19 @@ class SharedCacheUnavailable(Exception):
 class SharedCache:
     """Tokens and refresh leases in the broker's DynamoDB table, keyed by a hash of the cache key."""
 
-    def __init__(self, table_name: str, client, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client,
+        lease_seconds: float = LEASE_SECONDS,
+        admit: Callable[[Hashable, CachedToken], bool] | None = None,
+    ) -> None:
         self.table_name = table_name
         self.lease_seconds = lease_seconds
         self._client = client
         self._down_until = 0.0
+        # Which stored tokens this container may serve (the revocation check); a refused one reads as a miss.
+        self._admit = admit
 
     @staticmethod
     def item_key(key: Hashable) -> str:
@@ -105,7 +176,9 @@ class SharedCache:
         ).get("Item")
         if not item or "token" not in item:
             return None
-        return CachedToken(item["token"]["S"], float(item["expires_at"]["N"]))
+        minted_at = float(item["minted_at"]["N"]) if "minted_at" in item else 0.0
+        token = CachedToken(item["token"]["S"], float(item["expires_at"]["N"]), minted_at)
+        return token if self._admit is None or self._admit(key, token) else None
 
     def put(self, key: Hashable, token: CachedToken) -> None:
         self._call(
@@ -115,6 +188,7 @@ class SharedCache:
                 names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"},
                 "token": {"S": token.access_token},
                 "expires_at": {"N": repr(token.expires_at)},
+                "minted_at": {"N": repr(token.minted_at)},
                 names.TABLE_TTL_ATTRIBUTE: {"N": str(int(token.expires_at) + 60)},
             },
         )

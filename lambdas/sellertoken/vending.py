@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
-from sellertoken import appcreds, aws, grants, lifecycle, names, spapi
+from sellertoken import appcreds, aws, grants, lifecycle, names, revocations, spapi
 from sellertoken.config import Config
 from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable
 from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
@@ -104,10 +104,15 @@ def _resources(value: object) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
 class Vendor:
     """Vends tokens for one configuration; one instance lives per container."""
 
-    def __init__(self, config: Config, memory: MemoryCache | None = None) -> None:
+    def __init__(
+        self, config: Config, memory: MemoryCache | None = None, clock: revocations.Clock | None = None
+    ) -> None:
         self.config = config
         self.memory = memory or MemoryCache()
-        self.shared = SharedCache(config.table_name, aws.client("dynamodb", SHARED_CACHE_BOTO_CONFIG))
+        dynamodb = aws.client("dynamodb", SHARED_CACHE_BOTO_CONFIG)
+        feed = revocations.RevocationFeed(config.table_name, dynamodb)
+        self.revocations = revocations.RevocationWatch(feed.read, config.revocation_bound_seconds, clock)
+        self.shared = SharedCache(config.table_name, dynamodb, admit=self._admits)
         self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
         self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
 
@@ -146,17 +151,23 @@ class Vendor:
 
     def _cached(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
         token = self.memory.get(key, min_ttl)
-        if token is not None:
+        if token is not None and self._admits(key, token):
             count(names.METRIC_CACHE_HIT_MEMORY)
             return token
         with self.memory.lock(key):  # single flight inside this container
             token = self.memory.get(key, min_ttl)
-            if token is None:
+            if token is not None and self._admits(key, token):
+                count(names.METRIC_CACHE_HIT_MEMORY)
+            else:
+                self.memory.discard(key)  # void (its grant was flagged) or too short-lived: never served again
                 token = self._shared_or_fetch(key, min_ttl, fetch)
                 self.memory.put(key, token)
-            else:
-                count(names.METRIC_CACHE_HIT_MEMORY)
         return token
+
+    def _admits(self, key: Hashable, token: CachedToken) -> bool:
+        """A cached token may be served unless its grant was flagged after it was minted (revocations.py)."""
+        grant = _grant_of(key)
+        return grant is None or self.revocations.admits(grant, token.minted_at)
 
     def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
         if self.shared.available:
@@ -243,9 +254,9 @@ class Vendor:
         return _token(self.lwa.grantless(scope), started)
 
     def _forget(self, grant: grants.Grant) -> None:
+        # The rest of the fleet learns it through lifecycle.flag_revoked → forget_tokens (the feed).
         seller = (grant.region, grant.selling_partner_id)
-        self.memory.evict(lambda k: len(k) > 3 and (k[1], k[2]) == seller)
-        lifecycle.forget_tokens(self.config, grant.region, grant.selling_partner_id)
+        self.memory.evict(lambda k: _grant_of(k) == seller)
 
     def _drop_shared(self, key: Hashable) -> None:
         try:
@@ -268,8 +279,14 @@ class Vendor:
 
 
 def _token(answer: LwaToken, started: float) -> CachedToken:
-    # Count the lifetime from before the request: the token is never thought to live longer than it does.
-    return CachedToken(answer.access_token, started + answer.expires_in)
+    # Count the lifetime from before the request: the token is never thought to live longer than it does,
+    # nor to be younger than it is (a revocation recorded after `started` voids it).
+    return CachedToken(answer.access_token, started + answer.expires_in, minted_at=started)
+
+
+def _grant_of(key: Hashable) -> tuple[str, str] | None:
+    """(region, seller) of a seller token's cache key; None for a grantless token, which no seller can revoke."""
+    return key[1:3] if len(key) > 3 else None
 
 
 def _checked(token: CachedToken, min_ttl: int) -> CachedToken:

@@ -22,6 +22,8 @@ import pytest
 from botocore.config import Config as BotoConfig
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response, sync_playwright
 
+from sellertoken import names
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -61,7 +63,7 @@ class RunningStack:
         return self.log_path.read_text(errors="replace")
 
 
-def _start_stack(state_dir: Path, *extra: str) -> RunningStack:
+def _start_stack(state_dir: Path, *extra: str, env: dict[str, str] | None = None) -> RunningStack:
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "stack.log"
     endpoints_path = state_dir / "endpoints.json"
@@ -86,7 +88,14 @@ def _start_stack(state_dir: Path, *extra: str) -> RunningStack:
     ]
     # Output goes to a file, never a pipe: the stack logs every request and would block on a full pipe.
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )
     stack = RunningStack({}, process, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -152,6 +161,17 @@ def stack(_stacks: list[RunningStack], tmp_path_factory: pytest.TempPathFactory)
 def success_stack(_stacks: list[RunningStack], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A second local stack whose /callback sends the browser on to SUCCESS_URL."""
     running = _start_stack(tmp_path_factory.mktemp("devstack-success"), "--success-url", SUCCESS_URL)
+    _stacks.append(running)
+    yield running
+    _ask_to_stop(running)
+
+
+@pytest.fixture(scope="session")
+def short_bound_stack(_stacks: list[RunningStack], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A local stack whose functions stop serving a flagged grant's cached tokens within 2 s (not 60 s)."""
+    running = _start_stack(
+        tmp_path_factory.mktemp("devstack-short-bound"), env={names.ENV_REVOCATION_BOUND_SECONDS: "2"}
+    )
     _stacks.append(running)
     yield running
     _ask_to_stop(running)

@@ -31,6 +31,19 @@ def test_rejected_app_credentials_alarm_on_the_first_occurrence(default):
     )
 
 
+def test_a_revocation_that_could_not_reach_the_feed_alarms_on_the_first_occurrence(default):
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": names.METRICS_NAMESPACE,
+            "MetricName": names.METRIC_REVOCATION_NOT_RECORDED,
+            "Dimensions": [{"Name": "service", "Value": names.SERVICE_NAME}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+
+
 def test_a_sweep_missing_for_two_periods_alarms_even_without_data(full):
     full.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -56,5 +69,6 @@ def test_dashboard_shows_vend_cache_and_sweep_metrics(default):
     (dashboard,) = default.resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable",
-                   "GrantsChecked", "GrantsRevoked", "GrantsFailing", "Invocations", "Duration"):  # fmt: skip
+                   "RevocationFeedUnavailable", "GrantsChecked", "GrantsRevoked", "GrantsFailing",
+                   "Invocations", "Duration"):  # fmt: skip
         assert metric in body, metric

@@ -184,3 +184,18 @@ def test_get_config_parses_the_process_environment_once(monkeypatch):
     # Then the cold-start configuration is reused
     assert config.get_config() is first
     assert first.table_name == REQUIRED[names.ENV_TABLE_NAME]
+
+
+def test_the_revocation_bound_defaults_to_a_minute():
+    assert config.load(REQUIRED).revocation_bound_seconds == 60.0
+
+
+def test_a_short_revocation_bound_is_accepted_in_seconds():
+    assert load_with(**{names.ENV_REVOCATION_BOUND_SECONDS: "2.5"}).revocation_bound_seconds == 2.5
+
+
+@pytest.mark.parametrize("raw", ["0", "0.5", "3601", "-60", "a minute", "nan"])
+def test_a_revocation_bound_out_of_range_or_malformed_is_named(raw):
+    error = rejected_variable({**REQUIRED, names.ENV_REVOCATION_BOUND_SECONDS: raw})
+
+    assert error.variable == names.ENV_REVOCATION_BOUND_SECONDS
