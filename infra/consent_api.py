@@ -79,7 +79,7 @@ class ConsentApi(Construct):
             self,
             "OAuth",
             code=code,
-            handler="handlers.oauth.handler",
+            handler=names.FUNCTION_HANDLERS["oauth"],
             description="Seller consent: /authorize, /login, /callback",
             environment=oauth_environment,
             # The authorization code lives 5 minutes and works once: fail fast, never retry late.

@@ -15,6 +15,7 @@ from infra.events import Events
 from infra.function import SellerTokenFunction
 from infra.settings import Settings
 from infra.storage import Storage
+from sellertoken import names
 
 # ListSecrets already returns each grant's tags, so the sweep needs no DescribeSecret.
 GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource")
@@ -40,12 +41,12 @@ class Sweep(Construct):
         self.period = Duration.hours(settings.sweep_rate_hours)
         # Named explicitly so that the self-invoke permission below can name the function's ARN
         # without referencing the function (which would make the role depend on its own function).
-        function_name = f"{settings.prefix}-sweep"
+        function_name = names.function_name("sweep", settings.prefix)
         self.sweep = SellerTokenFunction(
             self,
             "Sweep",
             code=code,
-            handler="handlers.sweep.handler",
+            handler=names.FUNCTION_HANDLERS["sweep"],
             description="Checks every grant on a schedule; flags revocations",
             environment=environment,
             function_name=function_name,
