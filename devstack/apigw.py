@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devstack.lambda_context import LocalLambdaContext
+from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.loopback import BODY_TIMEOUT_SECONDS, BadFraming, LoopbackServer, read_body, refuse
 
 Handler = Callable[[dict, object], dict]
@@ -135,7 +135,7 @@ class LocalApiGateway:
         )
         started = time.monotonic()
         try:
-            result = handler(event, LocalLambdaContext(function_name))
+            result = invoke(handler, event, LocalLambdaContext(function_name))
         except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
             send(request, 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
             return

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devstack.lambda_context import LocalLambdaContext
+from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.loopback import BODY_TIMEOUT_SECONDS, BadFraming, LoopbackServer, read_body, refuse
 
 Handler = Callable[[object, object], object]
@@ -145,7 +145,7 @@ class LocalLambda:
 
         def call() -> None:
             try:
-                outcome["result"] = handler(event, context)
+                outcome["result"] = invoke(handler, event, context)
             except BaseException as exc:  # noqa: BLE001 - Lambda reports whatever the handler raised
                 outcome["error"] = exc
 

@@ -8,6 +8,7 @@ itself, so every grant is checked once per run however many there are.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 import re
@@ -16,9 +17,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +36,8 @@ from sellertoken.errors import (
 )
 from sellertoken.observability import count, logger
 from sellertoken.vending import Vendor
+
+T = TypeVar("T")
 
 OUTAGE_THRESHOLD = 25  # this many transient failures in a row, none healthy: stop hammering Amazon
 RUN_RECORD_DAYS = 14
@@ -168,11 +172,11 @@ class Sweep:
             ThreadPoolExecutor(max_workers=self.config.sweep_concurrency) as pool,
             ThreadPoolExecutor(max_workers=1) as lister,
         ):
-            listing = lister.submit(grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
+            listing = _submit(lister, grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
             while True:
                 page, following = listing.result()
                 if following:  # list the next page while this one is checked
-                    listing = lister.submit(grants.list_page, self.config.prefix, following, self.page_size)
+                    listing = _submit(lister, grants.list_page, self.config.prefix, following, self.page_size)
                 for listed in page[cursor.offset :]:
                     free.acquire()  # submit only when a worker is free, so the time check stays current
                     if self._abort or (started_here and remaining_seconds() < margin):
@@ -180,7 +184,7 @@ class Sweep:
                         out_of_time = not self._abort
                         break
                     started_here += 1
-                    pool.submit(self._check, listed, cursor.run_id).add_done_callback(finished)
+                    _submit(pool, self._check, listed, cursor.run_id).add_done_callback(finished)
                     cursor.offset += 1
                 if out_of_time or self._abort or not following:
                     break
@@ -409,6 +413,12 @@ def _bounded(value: object, low: int, high: int, where: str) -> int:
     if not _count(value, low, high):
         raise InvalidRequest(f"{where} must be an integer from {low} to {high}")
     return value  # type: ignore[return-value]
+
+
+def _submit(pool: ThreadPoolExecutor, function: Callable[..., T], *args: object) -> Future[T]:
+    """Run in the invocation's context (contextvars): what is scoped to the invocation, such as
+    Powertools' thread-local log keys or the local stack's note of which function runs, follows the work."""
+    return pool.submit(contextvars.copy_context().run, function, *args)
 
 
 def _health_key(listed: grants.Listed) -> str:

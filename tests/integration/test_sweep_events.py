@@ -11,12 +11,14 @@ import time
 
 import pytest
 
-from devstack.lambda_context import LocalLambdaContext
+from devstack.lambda_context import LocalLambdaContext, invoke
+from sellertoken import names
 from sellertoken.errors import InvalidRequest
 
 
 def sweep(event: object) -> dict:
-    return importlib.import_module("handlers.sweep").handler(event, LocalLambdaContext("sellertoken-sweep"))
+    handler = importlib.import_module("handlers.sweep").handler
+    return invoke(handler, event, LocalLambdaContext(names.function_name("sweep")))
 
 
 def continuation(**changes: object) -> dict:
