@@ -114,7 +114,7 @@ def _resources(call: Call, env: Environment) -> list[str]:
         if not isinstance(name, str):
             raise Unsupported(f"{call}: no secret named")
         return [secret_arn(env.expand(name))]
-    if call.service == "dynamodb":
+    if call.service == "dynamodb" and isinstance(call.field("TableName"), str):
         return [f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{env.expand(call.field('TableName'))}"]
     if call.action == "events:PutEvents":
         buses = call.field("EventBusName") or ("default",)
