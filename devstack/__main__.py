@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 
+from devstack.awscalls import record_from_environment  # noqa: E402
 from devstack.stack import LocalStack  # noqa: E402
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
     parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
     args = parser.parse_args(argv)
+    record_from_environment()  # opt-in (the test suite's IAM check): each function's AWS calls to a file
 
     stack = LocalStack(
         api_port=args.api_port,

@@ -256,6 +256,7 @@ class AmazonSimulator:
         self._faults: dict[str, _Fault] = {}
         self._calls: Counter[str] = Counter()
         self._secret_valid = True
+        self._rotate_refresh_tokens = False
         self._prune_at = 100_000
 
     # ------------------------------------------------------------------ lifecycle
@@ -332,6 +333,13 @@ class AmazonSimulator:
     def set_client_secret_valid(self, valid: bool) -> None:
         with self._lock:
             self._secret_valid = bool(valid)
+
+    def set_refresh_token_rotation(self, rotate: bool) -> None:
+        """On: every refresh answers a new refresh token (the old one keeps working). LWA answers "the LWA
+        refresh token that you submitted" (DEVGUIDE-2021), so this is off by default; Amazon's sample still
+        keeps a changed one (SAMPLES index.js /oauth/refresh), and so does the broker: this exercises that."""
+        with self._lock:
+            self._rotate_refresh_tokens = bool(rotate)
 
     def set_fault(
         self,
@@ -565,6 +573,9 @@ class AmazonSimulator:
     def _refresh_grant(self, refresh_token: str) -> Response:
         with self._lock:
             seller = self._refresh.get(refresh_token)
+            if seller is not None and self._rotate_refresh_tokens:
+                refresh_token = "Atzr|" + secrets.token_urlsafe(300)
+                self._refresh[refresh_token] = seller
         if seller is None:
             return _lwa_error(400, "invalid_grant", _INVALID_GRANT_REFRESH)
         return self._bearer(seller, refresh_token)

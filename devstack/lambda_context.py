@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.awscalls import acting_as
 
 
 @dataclass
@@ -24,3 +28,10 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+def invoke(handler: Callable[[Any, Any], Any], event: Any, context: LocalLambdaContext) -> Any:
+    """Run a handler as Lambda runs the function `context` names: the AWS calls it makes are that
+    function's, for the IAM check (devstack/awscalls.py)."""
+    with acting_as(context.function_name):
+        return handler(event, context)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devstack.lambda_context import LocalLambdaContext
-from devstack.loopback import LoopbackServer
+from devstack.lambda_context import LocalLambdaContext, invoke
+from devstack.loopback import BODY_TIMEOUT_SECONDS, BadFraming, LoopbackServer, read_body, refuse
 
 Handler = Callable[[object, object], object]
 
@@ -61,11 +61,13 @@ class LocalLambda:
         port: int = 0,
         region: str = REGION,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
     ) -> None:
         self.functions: dict[str, Handler] = dict(functions or {})  # function name -> handler; others may add
         self.region = region
         self.timeout_seconds = timeout_seconds
         self.timeouts: dict[str, float] = {}  # function name -> its own timeout, where not the default
+        self.body_timeout = body_timeout
         self.http = LoopbackServer(self._serve, host=host, port=port, name="local-lambda")
         self.base_url = self.http.base_url
 
@@ -96,8 +98,11 @@ class LocalLambda:
             return _error(413, "RequestTooLargeException", message, request_id)
         try:
             event = json.loads(payload) if payload.strip() else {}
-        except ValueError as exc:  # UnicodeDecodeError included
-            message = f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError included; RecursionError: nested too deep
+            # Lambda's answer to a payload that is not JSON: 400 InvalidRequestContentException, "The request
+            # body could not be parsed as JSON" (botocore's Lambda model and reference).
+            reason = "nesting too deep" if isinstance(exc, RecursionError) else str(exc)
+            message = f"Could not parse request body into json: Could not parse payload into json: {reason}"
             return _error(400, "InvalidRequestContentException", message, request_id)
         if invocation_type == "DryRun":
             return _with_request_id(Reply(204), request_id)
@@ -140,7 +145,7 @@ class LocalLambda:
 
         def call() -> None:
             try:
-                outcome["result"] = handler(event, context)
+                outcome["result"] = invoke(handler, event, context)
             except BaseException as exc:  # noqa: BLE001 - Lambda reports whatever the handler raised
                 outcome["error"] = exc
 
@@ -168,8 +173,18 @@ class LocalLambda:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(request.path)
-        length = int(request.headers.get("Content-Length") or 0)
-        payload = request.rfile.read(length) if length else b""
+        try:
+            payload = read_body(request, max_bytes=MAX_PAYLOAD_BYTES, timeout=self.body_timeout)
+        except BadFraming as error:
+            # Too large: Lambda's RequestTooLargeException (413). Anything else is a request header that
+            # cannot be read: InvalidRequestContentException covers "a request header is invalid" (400).
+            if error.status == 413:
+                message = f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the Invoke operation"
+                reply = _error(413, "RequestTooLargeException", message)
+            else:
+                reply = _error(400, "InvalidRequestContentException", f"{error.reason}: the request cannot be framed")
+            refuse(request, reply.status, reply.headers, reply.body)
+            return
         match = INVOKE_PATH.fullmatch(parts.path)
         if match is None or request.command != "POST":
             reply = _error(404, "UnknownOperationException", "Unknown operation (only Invoke is served locally)")

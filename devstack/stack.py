@@ -23,11 +23,11 @@ from devstack.seed import Seeded, function_environment, seed
 from sellertoken import names
 
 HOST = "127.0.0.1"
-OAUTH_FUNCTION = "sellertoken-oauth"
+OAUTH_FUNCTION = names.function_name("oauth")
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
-# Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, module).
-FUNCTIONS = {"vend": ("sellertoken-vend", "handlers.vend"), "sweep": ("sellertoken-sweep", "handlers.sweep")}
-TIMEOUTS = {"sellertoken-sweep": 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
+# Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, handler).
+FUNCTIONS = {key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep")}
+TIMEOUTS = {names.function_name("sweep"): 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
 
 
 class LocalStack:
@@ -70,10 +70,10 @@ class LocalStack:
         self.seeded = seed(aws_url, app_credentials=self.app_credentials, state_key=secrets.token_urlsafe(48))
         os.environ.update(self._environment(aws_url, amazon_url))
         for route in OAUTH_ROUTES:
-            self.api.routes[route] = (OAUTH_FUNCTION, _handler("handlers.oauth"))
+            self.api.routes[route] = (OAUTH_FUNCTION, _handler(names.FUNCTION_HANDLERS["oauth"]))
         api_url = self.api.start()
-        for function_name, module in FUNCTIONS.values():
-            self.lambdas.functions[function_name] = _handler(module)
+        for function_name, handler in FUNCTIONS.values():
+            self.lambdas.functions[function_name] = _handler(handler)
         self.lambdas.timeouts.update(TIMEOUTS)
         lambda_url = self.lambdas.start()
         # In-process handlers that invoke a function (the sweep continuing itself) reach this endpoint too.
@@ -155,5 +155,7 @@ class SweepScheduler:
         self._stop.set()
 
 
-def _handler(module: str):
-    return importlib.import_module(module).handler
+def _handler(path: str):
+    """The handler at `module.function` (names.FUNCTION_HANDLERS), imported once the environment is set."""
+    module, function = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)

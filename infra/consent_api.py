@@ -40,15 +40,11 @@ ACCESS_LOG_FORMAT = {
     "integrationLatency": "$context.integrationLatency",
     "integrationError": "$context.integrationErrorMessage",
 }
-GRANT_ACTIONS = (
-    "CreateSecret",
-    "PutSecretValue",
-    "TagResource",
-    "UntagResource",
-    "DescribeSecret",
-    "GetSecretValue",
-    "RestoreSecret",
-)
+# A consent creates a grant, or writes a new version of it and re-tags it (restoring it first if it was
+# deleted); it never reads a stored refresh token.
+GRANT_ACTIONS = ("CreateSecret", "PutSecretValue", "TagResource", "UntagResource", "DescribeSecret", "RestoreSecret")
+# The single-use consent state: a conditional PutItem both checks and marks it.
+TABLE_ACTIONS = ("PutItem",)
 
 
 class ConsentApi(Construct):
@@ -79,7 +75,7 @@ class ConsentApi(Construct):
             self,
             "OAuth",
             code=code,
-            handler="handlers.oauth.handler",
+            handler=names.FUNCTION_HANDLERS["oauth"],
             description="Seller consent: /authorize, /login, /callback",
             environment=oauth_environment,
             # The authorization code lives 5 minutes and works once: fail fast, never retry late.
@@ -101,7 +97,7 @@ class ConsentApi(Construct):
         storage.grant_grants(self.oauth.role, *GRANT_ACTIONS)
         storage.grant_read_secret(self.oauth.role, storage.app_secret_arn)
         storage.grant_read_secret(self.oauth.role, storage.state_key_secret_arn)
-        storage.grant_table(self.oauth.role, "PutItem", "GetItem")
+        storage.grant_table(self.oauth.role, *TABLE_ACTIONS)
         storage.grant_key(self.oauth.role)
         events.grant_put_events(self.oauth.role)
 

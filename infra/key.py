@@ -21,8 +21,11 @@ ACCOUNT_KEY_ACTIONS = tuple(
     UpdateKeyDescription
 """.split()
 )
-# What a function needs to use the key directly and through Secrets Manager and DynamoDB.
-USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+# What the functions' calls through Secrets Manager and DynamoDB use the key for, with their permissions:
+# Decrypt to read a secret or the table, GenerateDataKey to write a secret value (Secrets Manager user
+# guide, "Secret encryption and decryption"; KMS developer guide, "How Amazon DynamoDB uses AWS KMS").
+# No function calls KMS itself. The IAM check (tests/iam) proves each is used and suffices.
+USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # What EventBridge and CloudWatch need to publish to a topic encrypted with the key.
 PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 

@@ -112,12 +112,7 @@ class Storage(Construct):
         )
 
     def grant_read_secret(self, grantee: iam.IGrantable, secret_arn: str) -> None:
-        _add(
-            grantee,
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources=[secret_arn]
-            ),
-        )
+        _add(grantee, iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret_arn]))
 
     def grant_table(self, grantee: iam.IGrantable, *actions: str) -> None:
         _add(grantee, iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions], resources=[self.table.table_arn]))

@@ -15,10 +15,14 @@ from infra.events import Events
 from infra.function import SellerTokenFunction
 from infra.settings import Settings
 from infra.storage import Storage
+from sellertoken import names
 
-# ListSecrets already returns each grant's tags, so the sweep needs no DescribeSecret.
-GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource")
-TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+# ListSecrets already returns each grant's tags, so the sweep needs no DescribeSecret. PutSecretValue:
+# a refresh keeps a new refresh token should LWA ever return one (vending.Vendor, shared with vend);
+# without it the sweep would fail on that grant and lose the token.
+GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource", "PutSecretValue")
+# Run records and grant health (PutItem, UpdateItem, DeleteItem); the shared cache it warms and clears.
+TABLE_ACTIONS = ("PutItem", "UpdateItem", "DeleteItem")
 # One sweep plus the continuation it starts before it ends: the design needs one spare, and the
 # cap keeps a runaway continuation from eating the account's concurrency.
 RESERVED_CONCURRENCY = 2
@@ -40,12 +44,12 @@ class Sweep(Construct):
         self.period = Duration.hours(settings.sweep_rate_hours)
         # Named explicitly so that the self-invoke permission below can name the function's ARN
         # without referencing the function (which would make the role depend on its own function).
-        function_name = f"{settings.prefix}-sweep"
+        function_name = names.function_name("sweep", settings.prefix)
         self.sweep = SellerTokenFunction(
             self,
             "Sweep",
             code=code,
-            handler="handlers.sweep.handler",
+            handler=names.FUNCTION_HANDLERS["sweep"],
             description="Checks every grant on a schedule; flags revocations",
             environment=environment,
             function_name=function_name,

@@ -14,13 +14,14 @@ from infra.function import SellerTokenFunction
 from infra.outputs import output
 from infra.settings import Settings
 from infra.storage import Storage
+from sellertoken import names
 
 ALIAS_NAME = "live"
 # Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant; stores a new
 # refresh token should LWA ever return one (grants.replace_refresh_token).
 GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "PutSecretValue")
-# Shared access-token cache and refresh leases.
-TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+# Shared access-token cache and refresh leases (a lease is a conditional PutItem, released by DeleteItem).
+TABLE_ACTIONS = ("GetItem", "PutItem", "DeleteItem")
 
 
 class Vending(Construct):
@@ -40,9 +41,9 @@ class Vending(Construct):
             self,
             "Vend",
             code=code,
-            handler="handlers.vend.handler",
+            handler=names.FUNCTION_HANDLERS["vend"],
             # A fixed name, so callers and the client library's default (`{prefix}-vend`) find it.
-            function_name=f"{settings.prefix}-vend",
+            function_name=names.function_name("vend", settings.prefix),
             description="Vends SP-API access tokens to AWS callers (direct invoke)",
             environment=environment,
             # More memory buys a faster CPU: a cache hit is then a few milliseconds.

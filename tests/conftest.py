@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# The IAM check: records each function's AWS calls and checks them against its policy (tests/iam).
+pytest_plugins = ("tests.iam.plugin",)
+
 # Never let a test reach a real AWS account, whatever the developer's shell holds.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)

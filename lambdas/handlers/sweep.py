@@ -8,9 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellertoken import aws
 from sellertoken.config import get_config
-from sellertoken.errors import InvalidRequest
 from sellertoken.observability import logger, metrics
-from sellertoken.sweep import Cursor, Sweep, cursor_payload
+from sellertoken.sweep import Sweep, cursor_payload, parse_event
 
 get_config()  # fail at cold start, naming the variable, when misconfigured
 
@@ -18,7 +17,7 @@ get_config()  # fail at cold start, naming the variable, when misconfigured
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    cursor = _cursor(event)
+    cursor = parse_event(event)
     result = Sweep(get_config()).run(cursor, lambda: context.get_remaining_time_in_millis() / 1000)
     if result.outcome == "continued":
         result.cursor.invocations += 1
@@ -29,18 +28,3 @@ def handler(event: dict, context: LambdaContext) -> dict:
         )
         logger.info("sweep continues in a new invocation", extra={"run_id": cursor.run_id, "counts": cursor.counts})
     return {"run_id": result.cursor.run_id, "outcome": result.outcome, "counts": result.cursor.counts}
-
-
-def _cursor(event: dict) -> Cursor:
-    if not isinstance(event, dict):
-        raise InvalidRequest("the sweep event must be a JSON object")
-    if "sweep_cursor" in event:
-        try:
-            return Cursor.from_payload(event["sweep_cursor"])
-        except (KeyError, TypeError, ValueError):
-            raise InvalidRequest("sweep_cursor is malformed") from None
-    # A scheduled event (its id names the run) or an operator's {"run_id": …}.
-    run_id = event.get("run_id") or event.get("id")
-    if run_id is not None and (not isinstance(run_id, str) or not 0 < len(run_id) <= 128):
-        raise InvalidRequest("run_id must be a short string")
-    return Cursor.new(run_id)

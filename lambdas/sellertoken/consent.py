@@ -20,6 +20,11 @@ from sellertoken.observability import count, logger
 from sellertoken.regions import ACCOUNT_TYPES, SELLER, RegionTable
 
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
+# RFC 3986 path characters (pchar and "/"), percent-escapes well formed. Amazon's callback URIs are plain
+# paths (`/apps/authorize/confirm/<appId>`), so anything else means the value was altered on its way:
+# refused, not re-encoded, because re-encoding would forward an address Amazon never issued, and a raw
+# control byte, space or backslash is read differently by browsers, proxies and header parsers.
+URL_PATH = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*")
 MAX_PARAMETER_LENGTH = 2048
 START_AGAIN = "Start again"
 
@@ -100,6 +105,8 @@ def login(config: Config, params: Mapping[str, str]) -> Redirect:
     local = config.consent_base_url is not None and origin == config.consent_base_url.lower()
     if not regions or (parts.scheme != "https" and not local) or parts.username or parts.password:
         raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not an Amazon consent address.")
+    if not URL_PATH.fullmatch(parts.path):
+        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not a valid Amazon consent address.")
     # Amazon's hosts each serve one region. Only the local stack serves all from one host: there
     # an optional region hint picks one, North America by default.
     hint = _param(params, "region")

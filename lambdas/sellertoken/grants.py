@@ -89,11 +89,17 @@ def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
         )
         return SaveOutcome(created=True, previous_status=None)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceExistsException":
+        # A grant deleted within its recovery window: AWS answers InvalidRequestException ("already
+        # scheduled for deletion"), moto ResourceExistsException (localstack#6530 records both); either
+        # way the secret is described below and restored.
+        refused = exc
+        if exc.response["Error"]["Code"] not in ("ResourceExistsException", "InvalidRequestException"):
             raise
     described = sm.describe_secret(SecretId=name)
     if described.get("DeletedDate"):
         sm.restore_secret(SecretId=name)
+    elif refused.response["Error"]["Code"] == "InvalidRequestException":
+        raise refused
     tags = _tags(described)
     sm.put_secret_value(SecretId=name, SecretString=grant.secret_value())
     sm.tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()])

@@ -29,6 +29,22 @@ def grant_secret_name(region: str, selling_partner_id: str, prefix: str = DEFAUL
     return f"{grants_prefix(prefix)}{region}/{selling_partner_id}"
 
 
+# The functions, by key: each one's handler. infra/ deploys one function per entry, devstack/ serves
+# them, and the IAM check (tests/iam) finds a function's role in the template by its handler. A new
+# function is one line here.
+FUNCTION_HANDLERS = {
+    "oauth": "handlers.oauth.handler",
+    "vend": "handlers.vend.handler",
+    "sweep": "handlers.sweep.handler",
+}
+
+
+def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """`{prefix}-{key}`: the deployed name of vend and sweep (callers and the sweep itself name them), and
+    the name every function has on the local stack."""
+    return f"{prefix}-{key}"
+
+
 # JSON fields of the app credentials secret, filled by the operator after deployment.
 APP_SECRET_FIELDS = ("client_id", "client_secret", "application_id")
 

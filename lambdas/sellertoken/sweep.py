@@ -8,16 +8,19 @@ itself, so every grant is checked once per run however many there are.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
+import re
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -27,16 +30,29 @@ from sellertoken.errors import (
     AppCredentialsRejected,
     GrantNotFound,
     GrantRevoked,
+    InvalidRequest,
     LwaError,
     UpstreamUnavailable,
 )
 from sellertoken.observability import count, logger
 from sellertoken.vending import Vendor
 
+T = TypeVar("T")
+
 OUTAGE_THRESHOLD = 25  # this many transient failures in a row, none healthy: stop hammering Amazon
 RUN_RECORD_DAYS = 14
+PAGE_SIZE = 100  # grants per ListSecrets page (its maximum MaxResults)
 
 HEALTHY, REVOKED, FAILING = "healthy", "revoked", "failing"
+OUTCOMES = frozenset({HEALTHY, REVOKED, FAILING, "inactive", "not_checked", "error"})
+
+# A run id names the run record's key (`sweep#run#{run_id}`), logs and events: the CLI's `cli-…`, an
+# EventBridge event id (a UUID) or a uuid4 hex. No `#`, so that it can never name another record.
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+MAX_NEXT_TOKEN = 4096  # ListSecrets' NextToken is at most 4096 characters
+MAX_COUNT = 10**9  # far above any fleet; keeps an int from JSON inside what DynamoDB and metrics hold
+CLOCK_SKEW_SECONDS = 300
+CURSOR_FIELDS = ("run_id", "started_at", "next_token", "offset", "invocations", "counts")
 
 
 @dataclass
@@ -55,14 +71,47 @@ class Cursor:
         return cls(run_id=run_id or uuid.uuid4().hex, started_at=time.time())
 
     @classmethod
-    def from_payload(cls, payload: dict) -> Cursor:
+    def from_payload(cls, payload: object, now: float | None = None) -> Cursor:
+        """The cursor a continuation carries, checked field by field: anything that may invoke the
+        function can send one, and a bad one must never make a run skip or repeat grants."""
+        where = "sweep_cursor"
+        if not isinstance(payload, dict):
+            raise InvalidRequest(f"{where} must be a JSON object")
+        unknown = sorted(set(payload) - set(CURSOR_FIELDS), key=str)
+        if unknown:
+            raise InvalidRequest(f"unknown field: {where}.{field_name(unknown[0])}")
+        missing = [f for f in CURSOR_FIELDS if f not in payload]
+        if missing:  # the sweep always sends every field (cursor_payload)
+            raise InvalidRequest(f"{where}.{missing[0]} is missing")
+        now = time.time() if now is None else now
+        started_at = payload["started_at"]
+        if (
+            isinstance(started_at, bool)
+            or not isinstance(started_at, int | float)
+            or not now - RUN_RECORD_DAYS * 86400 <= started_at <= now + CLOCK_SKEW_SECONDS
+        ):
+            raise InvalidRequest(
+                f"{where}.started_at must be the run's start (epoch seconds, at most {RUN_RECORD_DAYS} days ago)"
+            )
+        next_token = payload["next_token"]
+        if next_token is not None and (
+            not isinstance(next_token, str)
+            or not 0 < len(next_token) <= MAX_NEXT_TOKEN
+            or not (next_token.isascii() and next_token.isprintable())
+        ):
+            raise InvalidRequest(f"{where}.next_token must be null or a ListSecrets NextToken")
+        counts = payload["counts"]
+        if not isinstance(counts, dict) or not all(
+            k in OUTCOMES and _count(v, 0, MAX_COUNT) for k, v in counts.items()
+        ):
+            raise InvalidRequest(f"{where}.counts must map {', '.join(sorted(OUTCOMES))} to counts")
         return cls(
-            run_id=str(payload["run_id"]),
-            started_at=float(payload["started_at"]),
-            next_token=payload.get("next_token"),
-            offset=int(payload.get("offset", 0)),
-            invocations=int(payload.get("invocations", 1)),
-            counts={str(k): int(v) for k, v in (payload.get("counts") or {}).items()},
+            run_id=checked_run_id(payload["run_id"], f"{where}.run_id"),
+            started_at=float(started_at),
+            next_token=next_token,
+            offset=_bounded(payload["offset"], 0, PAGE_SIZE, f"{where}.offset"),
+            invocations=_bounded(payload["invocations"], 1, MAX_COUNT, f"{where}.invocations"),
+            counts=dict(counts),
         )
 
 
@@ -95,7 +144,7 @@ class Sweep:
         self.vendor = vendor or Vendor(config)
         self.now = now
         self.limiter = RateLimiter(config.sweep_rate_per_second)
-        self.page_size = 100
+        self.page_size = PAGE_SIZE
         self._lock = threading.Lock()
         self._abort: str | None = None
         self._transient_streak = 0
@@ -123,11 +172,11 @@ class Sweep:
             ThreadPoolExecutor(max_workers=self.config.sweep_concurrency) as pool,
             ThreadPoolExecutor(max_workers=1) as lister,
         ):
-            listing = lister.submit(grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
+            listing = _submit(lister, grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
             while True:
                 page, following = listing.result()
                 if following:  # list the next page while this one is checked
-                    listing = lister.submit(grants.list_page, self.config.prefix, following, self.page_size)
+                    listing = _submit(lister, grants.list_page, self.config.prefix, following, self.page_size)
                 for listed in page[cursor.offset :]:
                     free.acquire()  # submit only when a worker is free, so the time check stays current
                     if self._abort or (started_here and remaining_seconds() < margin):
@@ -135,7 +184,7 @@ class Sweep:
                         out_of_time = not self._abort
                         break
                     started_here += 1
-                    pool.submit(self._check, listed, cursor.run_id).add_done_callback(finished)
+                    _submit(pool, self._check, listed, cursor.run_id).add_done_callback(finished)
                     cursor.offset += 1
                 if out_of_time or self._abort or not following:
                     break
@@ -319,8 +368,57 @@ class Sweep:
             )
 
 
+def parse_event(event: object, now: float | None = None) -> Cursor:
+    """The run an invocation works on: a continuation's cursor, a scheduled event (its id names the
+    run) or an operator's start ({"run_id": …} or {}). Anything else is refused before a grant is touched."""
+    if not isinstance(event, dict):
+        raise InvalidRequest("the sweep event must be a JSON object")
+    if "sweep_cursor" in event:
+        _only(event, {"sweep_cursor"})
+        return Cursor.from_payload(event["sweep_cursor"], now)
+    if event.get("source") == "aws.events":
+        return Cursor.new(checked_run_id(event.get("id"), "id"))
+    _only(event, {"run_id"})
+    return Cursor.new(checked_run_id(event["run_id"]) if "run_id" in event else None)
+
+
 def cursor_payload(cursor: Cursor) -> dict:
     return {"sweep_cursor": asdict(cursor)}
+
+
+def checked_run_id(value: object, where: str = "run_id") -> str:
+    if not isinstance(value, str) or not RUN_ID.fullmatch(value):
+        raise InvalidRequest(f"{where} must be 1 to 128 letters, digits or . _ : - (starting with a letter or digit)")
+    return value
+
+
+def field_name(name: object) -> str:
+    """A caller's field name fit for an error message: short and printable."""
+    text = name if isinstance(name, str) else repr(name)
+    text = text if text.isprintable() else repr(text)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _only(event: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(event) - allowed, key=str)
+    if unknown:
+        raise InvalidRequest(f"unknown field: {field_name(unknown[0])}")
+
+
+def _count(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _bounded(value: object, low: int, high: int, where: str) -> int:
+    if not _count(value, low, high):
+        raise InvalidRequest(f"{where} must be an integer from {low} to {high}")
+    return value  # type: ignore[return-value]
+
+
+def _submit(pool: ThreadPoolExecutor, function: Callable[..., T], *args: object) -> Future[T]:
+    """Run in the invocation's context (contextvars): what is scoped to the invocation, such as
+    Powertools' thread-local log keys or the local stack's note of which function runs, follows the work."""
+    return pool.submit(contextvars.copy_context().run, function, *args)
 
 
 def _health_key(listed: grants.Listed) -> str:

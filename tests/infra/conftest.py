@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
 import app as entrypoint
+from tests.iam.plugin import remember_template
 from tests.infra.helpers import FULL_CONTEXT, RESTORE_CONTEXT
 
 
@@ -67,7 +68,9 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def default(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return _synth(tmp_path_factory.mktemp("default"), {})
+    synth = _synth(tmp_path_factory.mktemp("default"), {})
+    remember_template("default", synth.json)  # the IAM check at the session's end reads it (tests/iam)
+    return synth
 
 
 @pytest.fixture(scope="session")

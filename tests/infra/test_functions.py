@@ -1,4 +1,4 @@
-"""The three functions: runtime, architecture, tracing, logs, limits and the environment they read."""
+"""Every function (names.FUNCTION_HANDLERS): runtime, architecture, tracing, logs, limits and environment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from infra.function import RUNTIME
 from sellertoken import names
 from tests.infra.helpers import function
 
-HANDLERS = ("handlers.oauth.handler", "handlers.vend.handler", "handlers.sweep.handler")
+HANDLERS = tuple(names.FUNCTION_HANDLERS.values())  # every registered function is deployed
 COMMON_ENVIRONMENT = (
     names.ENV_PREFIX,
     names.ENV_TABLE_NAME,

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import build_event
-from devstack.lambda_context import LocalLambdaContext
+from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.seed import Seeded, clients, function_environment, seed
 from sellertoken import names, state
 
@@ -98,7 +98,8 @@ class Browser:
         headers = {"host": "broker.example.test", "user-agent": "pytest"}
         if self.cookies:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        result = self.handler(build_event(method, target, headers), LocalLambdaContext("sellertoken-oauth"))
+        event = build_event(method, target, headers)
+        result = invoke(self.handler, event, LocalLambdaContext(names.function_name("oauth")))
         for raw in result.get("cookies") or []:
             jar = SimpleCookie()
             jar.load(raw)
@@ -163,5 +164,5 @@ def vend(aws):
     """The vend function's handler with a fresh container (empty memory cache)."""
     module = importlib.import_module("handlers.vend")
     module.vendor.cache_clear()
-    yield lambda payload: module.handler(payload, LocalLambdaContext("sellertoken-vend"))
+    yield lambda payload: invoke(module.handler, payload, LocalLambdaContext(names.function_name("vend")))
     module.vendor.cache_clear()

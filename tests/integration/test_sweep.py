@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import queue
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devstack.lambda_context import LocalLambdaContext
+from devstack.awscalls import acting_as
+from devstack.lambda_context import LocalLambdaContext, invoke
+from devstack.lambda_invoke import LocalLambda
 from sellertoken import aws as aws_clients
 from sellertoken import grants, names, sweep
 from sellertoken.config import get_config
@@ -16,10 +19,11 @@ from sellertoken.sweep import Cursor, Sweep
 
 
 def run_to_end(sweeper: Sweep, remaining=lambda: 900.0, run_id: str = "run-1") -> sweep.Result:
-    result = sweeper.run(Cursor.new(run_id), remaining)
-    while result.outcome == "continued":
-        result.cursor.invocations += 1
-        result = sweeper.run(Cursor.from_payload(sweep.cursor_payload(result.cursor)["sweep_cursor"]), remaining)
+    with acting_as(names.function_name("sweep")):  # its AWS calls are the sweep function's (tests/iam)
+        result = sweeper.run(Cursor.new(run_id), remaining)
+        while result.outcome == "continued":
+            result.cursor.invocations += 1
+            result = sweeper.run(Cursor.from_payload(sweep.cursor_payload(result.cursor)["sweep_cursor"]), remaining)
     return result
 
 
@@ -158,27 +162,22 @@ def test_the_handler_continues_itself_with_a_cursor_when_time_runs_low(authorize
     monkeypatch.setenv(names.ENV_SWEEP_TIME_MARGIN_SECONDS, "30")
     get_config.cache_clear()
     handler = importlib.import_module("handlers.sweep").handler
-    invoked: list[dict] = []
+    # The continuation goes through Lambda's Invoke API (the local endpoint) to a stand-in that only keeps
+    # the event and the invocation type: this test looks at the first invocation alone.
+    continued: queue.Queue = queue.Queue()
+    sweep_name = names.function_name("sweep")
+    local = LocalLambda({sweep_name: lambda event, context: continued.put((event, context.function_name))})
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", local.start())
+    aws_clients.reset()
+    context = LocalLambdaContext(sweep_name, timeout_seconds=29)  # already below the 30 s margin
+    try:
+        first = invoke(handler, {"id": "scheduled-1", "source": "aws.events"}, context)
+        payload, invoked = continued.get(timeout=10)
+    finally:
+        local.stop()
 
-    class FakeLambda:
-        def invoke(self, **kwargs):
-            invoked.append(kwargs)
-            return {"StatusCode": 202}
-
-    real = aws_clients.client
-    monkeypatch.setattr(
-        aws_clients, "client", lambda service, *a: FakeLambda() if service == "lambda" else real(service, *a)
-    )
-    context = LocalLambdaContext("sellertoken-sweep", timeout_seconds=29)  # already below the 30 s margin
-
-    first = handler({"id": "scheduled-1", "source": "aws.events"}, context)
-
-    assert first["outcome"] == "continued" and len(invoked) == 1
-    call = invoked[0]
-    assert call["InvocationType"] == "Event" and call["FunctionName"].endswith(":function:sellertoken-sweep")
-    payload = json.loads(call["Payload"])
+    assert first["outcome"] == "continued" and invoked == sweep_name and continued.empty()
     assert payload["sweep_cursor"]["run_id"] == "scheduled-1" and payload["sweep_cursor"]["invocations"] == 2
-    assert first["counts"] == {"healthy": 1}  # one grant per invocation at least, so a run always ends
     assert first["counts"] == {"healthy": 1}  # at least one grant per invocation, so a run always ends
     assert len(sellers) == 3
 
@@ -248,4 +247,4 @@ def test_a_malformed_sweep_event_is_an_invalid_request(aws, event):
 
     handler = importlib.import_module("handlers.sweep").handler
     with pytest.raises(InvalidRequest):
-        handler(event, LocalLambdaContext("sellertoken-sweep"))
+        invoke(handler, event, LocalLambdaContext(names.function_name("sweep")))
