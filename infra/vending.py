@@ -20,8 +20,9 @@ ALIAS_NAME = "live"
 # Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant; stores a new
 # refresh token should LWA ever return one (grants.replace_refresh_token).
 GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "PutSecretValue")
-# Shared access-token cache and refresh leases (a lease is a conditional PutItem, released by DeleteItem).
-TABLE_ACTIONS = ("GetItem", "PutItem", "DeleteItem")
+# Shared access-token cache and refresh leases (a lease is a conditional PutItem, released by DeleteItem);
+# the revocation feed, read by every container and written (UpdateItem) when a vend meets invalid_grant.
+TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 
 
 class Vending(Construct):
