@@ -29,6 +29,11 @@ def grant_secret_name(region: str, selling_partner_id: str, prefix: str = DEFAUL
     return f"{grants_prefix(prefix)}{region}/{selling_partner_id}"
 
 
+def ops_function_name(prefix: str = DEFAULT_PREFIX) -> str:
+    """The operator function (restore a grant's previous token, flag a grant revoked): a fixed name the CLI finds."""
+    return f"{prefix}-ops"
+
+
 # JSON fields of the app credentials secret, filled by the operator after deployment.
 APP_SECRET_FIELDS = ("client_id", "client_secret", "application_id")
 
@@ -59,6 +64,9 @@ EVENT_GRANT_RECOVERED = "Seller Grant Recovered"
 EVENT_REAUTHORIZATION_DUE = "Seller Reauthorization Due"
 EVENT_APP_CREDENTIALS_REJECTED = "App Credentials Rejected"
 EVENT_SWEEP_COMPLETED = "Grant Sweep Completed"
+# A consent was refused because its token belongs to another account than the grant (a security event).
+EVENT_CONSENT_REFUSED = "Seller Consent Refused"
+EVENT_GRANT_RESTORED = "Seller Grant Restored"
 
 # Metrics namespace (Powertools) and service name.
 METRICS_NAMESPACE = "SellerToken"
@@ -106,3 +114,5 @@ METRIC_APP_CREDENTIALS_REJECTED = "AppCredentialsRejected"
 METRIC_SELLER_AUTHORIZED = "SellerAuthorized"
 METRIC_CONSENT_FAILED = "ConsentFailed"
 METRIC_EVENT_PUBLISH_FAILED = "EventPublishFailed"
+METRIC_CONSENT_REFUSED = "ConsentRefused"  # alarmed: someone tried to land a token on another account's grant
+METRIC_IDENTITY_UNVERIFIED = "IdentityUnverified"  # a grant replaced without proof of the same account
