@@ -26,7 +26,11 @@ HOST = "127.0.0.1"
 OAUTH_FUNCTION = "sellertoken-oauth"
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
 # Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, module).
-FUNCTIONS = {"vend": ("sellertoken-vend", "handlers.vend"), "sweep": ("sellertoken-sweep", "handlers.sweep")}
+FUNCTIONS = {
+    "vend": ("sellertoken-vend", "handlers.vend"),
+    "sweep": ("sellertoken-sweep", "handlers.sweep"),
+    "ops": (names.ops_function_name(), "handlers.ops"),
+}
 TIMEOUTS = {"sellertoken-sweep": 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
 
 

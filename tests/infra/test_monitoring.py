@@ -13,7 +13,7 @@ def _alarms(synth) -> dict[str, dict]:
 
 def test_every_function_has_an_error_and_a_throttle_alarm(default):
     lambda_alarms = [a for a in _alarms(default).values() if a.get("Namespace") == "AWS/Lambda"]
-    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 3 + ["Throttles"] * 3
+    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 4 + ["Throttles"] * 4
     functions = {a["Dimensions"][0]["Value"]["Ref"] for a in lambda_alarms}
     assert functions == set(default.resources("AWS::Lambda::Function"))
 
@@ -27,6 +27,20 @@ def test_rejected_app_credentials_alarm_on_the_first_occurrence(default):
             "Dimensions": [{"Name": "service", "Value": names.SERVICE_NAME}],
             "Threshold": 1,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+
+
+def test_a_refused_consent_alarms_on_the_first_occurrence(default):
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": names.METRICS_NAMESPACE,
+            "MetricName": names.METRIC_CONSENT_REFUSED,
+            "Dimensions": [{"Name": "service", "Value": names.SERVICE_NAME}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
         },
     )
 
@@ -56,5 +70,6 @@ def test_dashboard_shows_vend_cache_and_sweep_metrics(default):
     (dashboard,) = default.resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable",
-                   "GrantsChecked", "GrantsRevoked", "GrantsFailing", "Invocations", "Duration"):  # fmt: skip
+                   "GrantsChecked", "GrantsRevoked", "GrantsFailing", "Invocations", "Duration",
+                   "ConsentRefused", "IdentityUnverified"):  # fmt: skip
         assert metric in body, metric
