@@ -282,7 +282,7 @@ class AmazonSimulator:
         self._faults: dict[str, _Fault] = {}
         self._calls: Counter[str] = Counter()
         self._secret_valid = True
-        self._sellers_role = True  # the app holds the Finance and Accounting role (Sellers API)
+        self._sellers_role = True  # the app holds a role the Sellers API accepts
         self._accounts: dict[str, _Account] = {}
         self._prune_at = 100_000
 
@@ -383,7 +383,8 @@ class AmazonSimulator:
             return None if account is None else self._describe(selling_partner_id, account)
 
     def set_sellers_role(self, granted: bool) -> None:
-        """Give or take the app's Finance and Accounting role, which the Sellers API requires."""
+        """Give or take the app's role for the Sellers API (developer-docs.amazon.com/sp-api/docs/sellers-api lists
+        the roles, any one of which suffices: Product Listing, Selling Partner Insights, …)."""
         with self._lock:
             self._sellers_role = bool(granted)
 
@@ -859,11 +860,11 @@ class AmazonSimulator:
             return _json({"error": str(exc)}, 400)
 
     def _control_roles(self, request: Request) -> Response:
-        granted = self._control_body(request).get("finance_and_accounting")
+        granted = self._control_body(request).get("sellers_api")
         if not isinstance(granted, bool):
-            return _json({"error": "finance_and_accounting must be true or false."}, 400)
+            return _json({"error": "sellers_api must be true or false."}, 400)
         self.set_sellers_role(granted)
-        return _json({"finance_and_accounting": granted})
+        return _json({"sellers_api": granted})
 
     def _control_refresh_tokens(self, request: Request) -> Response:
         seller = request.args.get("selling_partner_id", "")

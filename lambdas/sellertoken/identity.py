@@ -2,8 +2,8 @@
 
 LWA's token answer does not name the selling partner, and the `selling_partner_id` on Amazon's redirect
 passes through the browser. The only account data SP-API shows any seller token is
-getMarketplaceParticipations (`GET /sellers/v1/marketplaceParticipations`, Finance and Accounting role;
-developer-docs.amazon.com/sp-api/docs/get-seller-market-participation): per marketplace its id, the
+getMarketplaceParticipations (`GET /sellers/v1/marketplaceParticipations`; it needs one of the roles listed
+on developer-docs.amazon.com/sp-api/docs/sellers-api, e.g. Product Listing): per marketplace its id, the
 participation flags and the seller's `storeName` (models/sellers-api-model/sellers.json). Two tokens whose
 views differ belong to different accounts. getAccount (`/sellers/v1/account`) is not used: it is
 documented for EU sellers only and returns the business's address and primary contact, personal data

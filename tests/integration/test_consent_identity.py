@@ -169,7 +169,7 @@ def test_another_account_on_a_revoked_grant_is_accepted_unverified_with_the_prev
 
 
 def test_without_the_sellers_role_an_unbound_reauthorization_is_accepted_unverified(browser, aws, authorize):
-    # Given an app without the Finance and Accounting role, and V's grant carrying no reference
+    # Given an app without a role the Sellers API accepts, and V's grant carrying no reference
     aws.amazon.set_sellers_role(False)
     victim = authorize()
     old_value, _, _ = grant_record(aws, victim)

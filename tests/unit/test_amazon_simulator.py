@@ -538,7 +538,7 @@ def test_control_api_rejects_a_malformed_account(sim, http, body):
 def test_an_app_without_the_role_is_refused_with_empty_details(sim, http):
     access_token = authorize(sim, http)["access_token"]
 
-    assert http.post(f"{sim.base_url}/_control/roles", json={"finance_and_accounting": False}).status_code == 200
+    assert http.post(f"{sim.base_url}/_control/roles", json={"sellers_api": False}).status_code == 200
 
     assert denied_details(sellers(sim, http, access_token)) == ""
     sim.set_sellers_role(True)
