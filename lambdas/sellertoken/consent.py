@@ -18,7 +18,7 @@ from sellertoken.grants import SELLING_PARTNER_ID
 from sellertoken.identity import View
 from sellertoken.lwa import LwaClient, LwaToken
 from sellertoken.observability import count, logger
-from sellertoken.regions import ACCOUNT_TYPES, REGIONS, SELLER, RegionTable
+from sellertoken.regions import ACCOUNT_TYPES, REGIONS, SELLER, VENDOR, RegionTable
 
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
 MAX_PARAMETER_LENGTH = 2048
@@ -111,7 +111,10 @@ def login(config: Config, params: Mapping[str, str]) -> Redirect:
         (region,) = regions
     else:
         region = "na"
-    issued = _issue_state(config, region, SELLER, None)
+    # Vendor Central's hosts serve vendors only: a re-authorization through them must compare with the vendor
+    # grant, not be refused as another account type (the local stack's one host stays seller).
+    vendor_only = origin not in table.consent_origins((SELLER,))
+    issued = _issue_state(config, region, VENDOR if vendor_only else SELLER, None)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query += [("amazon_state", amazon_state), ("state", issued.state), ("redirect_uri", require_redirect_uri(config))]
     if config.app_is_draft or _param(params, "version") == "beta":

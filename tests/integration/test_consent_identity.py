@@ -7,7 +7,7 @@ changes `selling_partner_id` to seller V's id. Each test below is one row of the
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -320,3 +320,26 @@ def test_a_new_grant_costs_one_sellers_call_and_a_reauthorization_one_refresh_an
     assert new_grant["sellers.marketplaceParticipations"] == 1
     assert (again["token.authorization_code"], again["token.refresh_token"]) == (1, 1)
     assert again["sellers.marketplaceParticipations"] == 2
+
+
+def test_a_vendor_reauthorizing_through_the_login_uri_is_compared_as_a_vendor(browser, aws, authorize, monkeypatch):
+    from sellertoken import config
+
+    # Given a vendor grant, and Amazon's real consent hosts (Vendor Central serves vendors only)
+    vendor = authorize("region=na&account_type=vendor")
+    monkeypatch.delenv(names.ENV_CONSENT_BASE_URL)
+    config.get_config.cache_clear()
+
+    # When the vendor re-authorizes through the Login URI on Vendor Central, then confirms
+    callback_uri = "https://vendorcentral.amazon.com/apps/authorize/confirm/amzn1.sp.solution.test-app"
+    hop = browser.get("/login?" + urlencode({"amazon_callback_uri": callback_uri, "amazon_state": "amz-1"}))
+    issued = dict(parse_qsl(urlsplit(hop["headers"]["Location"]).query))["state"]
+    code = aws.amazon.issue_code(vendor, REDIRECT_URI)
+    result = browser.get(
+        "/callback?" + urlencode({"state": issued, "selling_partner_id": vendor, "spapi_oauth_code": code})
+    )
+
+    # Then the consent is a vendor's, compared with the vendor grant, not refused as another account type
+    assert result["statusCode"] == 200, result["body"]
+    (event,) = aws.events()
+    assert (event["detail"]["account_type"], event["detail"]["identity_check"]) == ("vendor", "vendor")
