@@ -62,8 +62,24 @@ def assert_no_token(event: dict) -> None:
     assert not any(marker in text for marker in TOKEN_MARKERS), text
 
 
+@pytest.fixture
+def counted(monkeypatch) -> list[str]:
+    """The metrics the consent flow counts (Powertools still gets each one)."""
+    from sellertoken import consent
+
+    seen: list[str] = []
+    real = consent.count
+
+    def spy(metric: str, value: int = 1) -> None:
+        seen.append(metric)
+        real(metric, value)
+
+    monkeypatch.setattr(consent, "count", spy)
+    return seen
+
+
 def test_a_consent_edited_to_another_sellers_id_is_refused_and_leaves_the_victims_grant_untouched(
-    browser, aws, authorize, vend
+    browser, aws, authorize, vend, counted
 ):
     # Given seller V's working grant, and the token the broker vends for it
     victim = authorize()
@@ -95,6 +111,8 @@ def test_a_consent_edited_to_another_sellers_id_is_refused_and_leaves_the_victim
         grantcheck.REFUSED_VIEWS_DIFFER,
     )
     assert_no_token(events[0])
+    # and the alarmed metric counted it
+    assert counted.count(names.METRIC_CONSENT_REFUSED) == 1
     # and the broker vends V the same token as before, which opens V's account and not A's
     again = vend({"selling_partner_id": victim, "region": "na"})["access_token"]
     assert again == vended
@@ -168,7 +186,7 @@ def test_another_account_on_a_revoked_grant_is_accepted_unverified_with_the_prev
     assert previous["SecretString"] == old_value
 
 
-def test_without_the_sellers_role_an_unbound_reauthorization_is_accepted_unverified(browser, aws, authorize):
+def test_without_the_sellers_role_an_unbound_reauthorization_is_accepted_unverified(browser, aws, authorize, counted):
     # Given an app without a role the Sellers API accepts, and V's grant carrying no reference
     aws.amazon.set_sellers_role(False)
     victim = authorize()
@@ -186,6 +204,7 @@ def test_without_the_sellers_role_an_unbound_reauthorization_is_accepted_unverif
         grantcheck.UNVERIFIED_NO_ROLE,
     )
     assert "identity_fingerprint" not in json.loads(grant_record(aws, victim)[0])
+    assert counted.count(names.METRIC_IDENTITY_UNVERIFIED) == 1
     previous = aws.clients["secretsmanager"].get_secret_value(
         SecretId=names.grant_secret_name("na", victim), VersionStage="AWSPREVIOUS"
     )
