@@ -60,22 +60,31 @@ _ID_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ALPHABET = string.ascii_letters + string.digits
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-MARKETPLACE_PARTICIPATIONS = {
-    "payload": [
-        {
-            "marketplace": {
-                "id": "ATVPDKIKX0DER",
-                "countryCode": "US",
-                "name": "Amazon.com",
-                "defaultCurrencyCode": "USD",
-                "defaultLanguageCode": "en_US",
-                "domainName": "www.amazon.com",
-            },
-            "participation": {"isParticipating": True, "hasSuspendedListings": False},
-            "storeName": "Local Simulator Store",
-        }
-    ]
-}
+# getMarketplaceParticipations' marketplace objects (models/sellers-api-model/sellers.json @34dc93f: the US
+# entry is the model's own example; ids from developer-docs.amazon.com/sp-api/docs/marketplace-ids; the
+# other names, currencies, languages and domains are inferred from each marketplace's public site).
+MARKETPLACES: dict[str, dict[str, str]] = {
+    m[0]: {"id": m[0], "countryCode": m[1], "name": m[2], "defaultCurrencyCode": m[3],
+           "defaultLanguageCode": m[4], "domainName": m[5]}
+    for m in (
+        ("ATVPDKIKX0DER", "US", "Amazon.com", "USD", "en_US", "www.amazon.com"),
+        ("A2EUQ1WTGCTBG2", "CA", "Amazon.ca", "CAD", "en_CA", "www.amazon.ca"),
+        ("A1AM78C64UM0Y8", "MX", "Amazon.com.mx", "MXN", "es_MX", "www.amazon.com.mx"),
+        ("A2Q3Y263D00KWC", "BR", "Amazon.com.br", "BRL", "pt_BR", "www.amazon.com.br"),
+        ("A1F83G8C2ARO7P", "GB", "Amazon.co.uk", "GBP", "en_GB", "www.amazon.co.uk"),
+        ("A1PA6795UKMFR9", "DE", "Amazon.de", "EUR", "de_DE", "www.amazon.de"),
+        ("A13V1IB3VIYZZH", "FR", "Amazon.fr", "EUR", "fr_FR", "www.amazon.fr"),
+        ("APJ6JRA9NG5V4", "IT", "Amazon.it", "EUR", "it_IT", "www.amazon.it"),
+        ("A1RKKUPIHCS9HS", "ES", "Amazon.es", "EUR", "es_ES", "www.amazon.es"),
+        ("A1VC38T7YXB528", "JP", "Amazon.co.jp", "JPY", "ja_JP", "www.amazon.co.jp"),
+        ("A39IBJ37TRP1C6", "AU", "Amazon.com.au", "AUD", "en_AU", "www.amazon.com.au"),
+    )
+}  # fmt: skip
+DEFAULT_MARKETPLACES = ("ATVPDKIKX0DER",)
+# The usage plan of both Sellers API operations (sellers.json: rate 0.016, burst 15), as Amazon reports it
+# in the x-amzn-RateLimit-Limit header (seen in selling-partner-api-models#1179). Not enforced here.
+SELLERS_RATE_LIMIT = "0.016"
+ACCOUNT_TYPES = ("seller", "vendor")
 
 _INVALID_GRANT_CODE = "The request has an invalid grant parameter : code"
 _INVALID_GRANT_REFRESH = (
@@ -99,6 +108,21 @@ class _Code:
     selling_partner_id: str
     redirect_uri: str
     expires_at: float
+
+
+@dataclass(slots=True)
+class _Account:
+    """What Amazon knows of a selling partner's account and shows through the Sellers API."""
+
+    store_name: str
+    marketplaces: tuple[str, ...]
+    account_type: str = "seller"
+
+
+def _default_account(selling_partner_id: str) -> _Account:
+    # inferred: a store name of its own, so that two simulated sellers are visibly different accounts.
+    # One host serves every region here, so a new account sells in the US until told otherwise.
+    return _Account(f"Simulated store {selling_partner_id}", DEFAULT_MARKETPLACES)
 
 
 @dataclass(slots=True)
@@ -242,6 +266,8 @@ class AmazonSimulator:
             "/_control/calls/reset": {"POST": self._control_calls_reset},
             "/_control/code": {"POST": self._control_code},
             "/_control/refresh-tokens": {"GET": self._control_refresh_tokens},
+            "/_control/accounts": {"GET": self._control_account, "POST": self._control_set_account},
+            "/_control/roles": {"POST": self._control_roles},
         }
 
     def _init_state(self) -> None:
@@ -257,6 +283,8 @@ class AmazonSimulator:
         self._calls: Counter[str] = Counter()
         self._secret_valid = True
         self._rotate_refresh_tokens = False
+        self._sellers_role = True  # the app holds a role the Sellers API accepts
+        self._accounts: dict[str, _Account] = {}
         self._prune_at = 100_000
 
     # ------------------------------------------------------------------ lifecycle
@@ -316,7 +344,59 @@ class AmazonSimulator:
         with self._lock:
             expires_at = self.clock() + self.code_ttl_seconds
             self._codes[code] = _Code(selling_partner_id, redirect_uri, expires_at)
+            self._accounts.setdefault(selling_partner_id, _default_account(selling_partner_id))
         return code
+
+    def set_account(
+        self,
+        selling_partner_id: str,
+        *,
+        store_name: str | None = None,
+        marketplaces: list[str] | tuple[str, ...] | None = None,
+        account_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Create or change a selling partner's account (what the Sellers API shows of it)."""
+        if not SELLING_PARTNER_ID.fullmatch(selling_partner_id):
+            raise ValueError("selling_partner_id must match [A-Z0-9]{8,20}")
+        if store_name is not None and (not isinstance(store_name, str) or not 0 < len(store_name) <= 200):
+            raise ValueError("store_name must be a string of 1 to 200 characters")
+        if marketplaces is not None and (
+            not isinstance(marketplaces, list | tuple)
+            or not marketplaces
+            or any(m not in MARKETPLACES for m in marketplaces)
+        ):
+            raise ValueError(f"marketplaces must be a non-empty list of: {', '.join(MARKETPLACES)}")
+        if account_type is not None and account_type not in ACCOUNT_TYPES:
+            raise ValueError("account_type must be seller or vendor")
+        with self._lock:
+            account = self._accounts.setdefault(selling_partner_id, _default_account(selling_partner_id))
+            if store_name is not None:
+                account.store_name = store_name
+            if marketplaces is not None:
+                account.marketplaces = tuple(dict.fromkeys(marketplaces))
+            if account_type is not None:
+                account.account_type = account_type
+            return self._describe(selling_partner_id, account)
+
+    def account(self, selling_partner_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            account = self._accounts.get(selling_partner_id)
+            return None if account is None else self._describe(selling_partner_id, account)
+
+    def set_sellers_role(self, granted: bool) -> None:
+        """Give or take the app's role for the Sellers API (developer-docs.amazon.com/sp-api/docs/sellers-api lists
+        the roles, any one of which suffices: Product Listing, Selling Partner Insights, …)."""
+        with self._lock:
+            self._sellers_role = bool(granted)
+
+    @staticmethod
+    def _describe(selling_partner_id: str, account: _Account) -> dict[str, Any]:
+        return {
+            "selling_partner_id": selling_partner_id,
+            "store_name": account.store_name,
+            "marketplaces": list(account.marketplaces),
+            "account_type": account.account_type,
+        }
 
     def revoke(self, selling_partner_id: str) -> int:
         """The seller removes the app: every refresh token and access token of theirs stops working."""
@@ -626,8 +706,29 @@ class AmazonSimulator:
     def _marketplace_participations(self, request: Request) -> Response:
         self._count("sellers.marketplaceParticipations")
         self._sp_fault("sellers")
-        self._authorize(request)
-        return _sp_ok(MARKETPLACE_PARTICIPATIONS)
+        record = self._authorize(request)
+        with self._lock:
+            role = self._sellers_role
+            account = self._accounts.get(record.selling_partner_id or "") or _default_account(
+                record.selling_partner_id or ""
+            )
+        # An app without the role gets 403 Unauthorized with empty details (models#4825, docs#173,
+        # jlevers/selling-partner-api#245); the Sellers API is for sellers, so a vendor's token is
+        # refused the same way (inferred: no vendor case is documented).
+        if not role or account.account_type != "seller":
+            raise _Reply(_denied(""))
+        # sellers.json: marketplace, participation and storeName per marketplace the seller can list in.
+        payload = [
+            {
+                "marketplace": MARKETPLACES[market_id],
+                "participation": {"isParticipating": True, "hasSuspendedListings": False},
+                "storeName": account.store_name,
+            }
+            for market_id in account.marketplaces
+        ]
+        response = _sp_ok({"payload": payload})
+        response.headers["x-amzn-RateLimit-Limit"] = SELLERS_RATE_LIMIT
+        return response
 
     def _get_orders(self, request: Request) -> Response:
         self._count("orders.getOrders")
@@ -743,6 +844,38 @@ class AmazonSimulator:
             return _json({"code": self.issue_code(seller, redirect_uri)})
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
+
+    def _control_account(self, request: Request) -> Response:
+        seller = request.args.get("selling_partner_id", "")
+        described = self.account(seller) if seller else None
+        if described is None:
+            return _json({"error": "no account for that selling_partner_id."}, 404)
+        return _json(described)
+
+    def _control_set_account(self, request: Request) -> Response:
+        body = self._control_body(request)
+        seller = self._control_string(body, "selling_partner_id")
+        unknown = sorted(set(body) - {"selling_partner_id", "store_name", "marketplaces", "account_type"})
+        if unknown:
+            return _json({"error": f"unknown field: {unknown[0][:64]}"}, 400)
+        try:
+            return _json(
+                self.set_account(
+                    seller,
+                    store_name=body.get("store_name"),
+                    marketplaces=body.get("marketplaces"),
+                    account_type=body.get("account_type"),
+                )
+            )
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+
+    def _control_roles(self, request: Request) -> Response:
+        granted = self._control_body(request).get("sellers_api")
+        if not isinstance(granted, bool):
+            return _json({"error": "sellers_api must be true or false."}, 400)
+        self.set_sellers_role(granted)
+        return _json({"sellers_api": granted})
 
     def _control_refresh_tokens(self, request: Request) -> Response:
         seller = request.args.get("selling_partner_id", "")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import boto3
 
+from devstack import motofix
 from sellertoken import names
 
 EVENTS_QUEUE = "sellertoken-local-events"
@@ -32,6 +33,7 @@ def clients(endpoint_url: str) -> dict:
 def seed(
     endpoint_url: str, *, app_credentials: dict[str, str], state_key: str, prefix: str = names.DEFAULT_PREFIX
 ) -> Seeded:
+    motofix.apply()  # the in-process mock and the local stack's server both run in this process
     aws = clients(endpoint_url)
     key_arn = aws["kms"].create_key(Description="sellertoken local key")["KeyMetadata"]["Arn"]
     aws["kms"].create_alias(AliasName=names.LOCAL_KMS_ALIAS, TargetKeyId=key_arn)

@@ -26,7 +26,7 @@ HOST = "127.0.0.1"
 OAUTH_FUNCTION = names.function_name("oauth")
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
 # Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, handler).
-FUNCTIONS = {key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep")}
+FUNCTIONS = {key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep", "ops")}
 TIMEOUTS = {names.function_name("sweep"): 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
 
 

@@ -41,8 +41,17 @@ ACCESS_LOG_FORMAT = {
     "integrationError": "$context.integrationErrorMessage",
 }
 # A consent creates a grant, or writes a new version of it and re-tags it (restoring it first if it was
-# deleted); it never reads a stored refresh token.
-GRANT_ACTIONS = ("CreateSecret", "PutSecretValue", "TagResource", "UntagResource", "DescribeSecret", "RestoreSecret")
+# deleted); it reads the stored grant (GetSecretValue) only to check that the new token is the same
+# account's (grantcheck.py).
+GRANT_ACTIONS = (
+    "CreateSecret",
+    "PutSecretValue",
+    "TagResource",
+    "UntagResource",
+    "DescribeSecret",
+    "GetSecretValue",
+    "RestoreSecret",
+)
 # The single-use consent state: a conditional PutItem both checks and marks it.
 TABLE_ACTIONS = ("PutItem",)
 

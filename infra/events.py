@@ -16,8 +16,9 @@ from infra.outputs import output
 from infra.settings import Settings
 from sellertoken import names
 
-# Events a person must act on: a seller to re-invite, or the app's own credentials to fix.
-NOTIFIED_EVENTS = (names.EVENT_GRANT_REVOKED, names.EVENT_APP_CREDENTIALS_REJECTED)
+# Events a person must act on: a seller to re-invite, the app's own credentials to fix, or a consent
+# refused because it tried to land on another account's grant (who, where, why: the alarm says only that).
+NOTIFIED_EVENTS = (names.EVENT_GRANT_REVOKED, names.EVENT_APP_CREDENTIALS_REJECTED, names.EVENT_CONSENT_REFUSED)
 
 
 @jsii.implements(events.IRuleTarget)

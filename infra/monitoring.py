@@ -16,7 +16,8 @@ from sellertoken import names
 PERIOD = Duration.minutes(5)
 # Vend reports a caller's bad request or an unknown seller as a function error (errorType), so a
 # few of those are normal; oauth renders its failures as pages, and the sweep should never fail.
-ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1}
+# Ops is run by a person who sees its errors; a few typos are no alarm.
+ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1, "Ops": 5}
 # Metric names the functions emit through Powertools (namespace and `service` dimension shared).
 CACHE_METRICS = (
     names.METRIC_CACHE_HIT_MEMORY,
@@ -31,7 +32,13 @@ SWEEP_METRICS = (
     names.METRIC_GRANTS_FAILING,
     names.METRIC_SWEEP_COMPLETED,
 )
-CONSENT_METRICS = (names.METRIC_SELLER_AUTHORIZED, names.METRIC_CONSENT_FAILED, names.METRIC_EVENT_PUBLISH_FAILED)
+CONSENT_METRICS = (
+    names.METRIC_SELLER_AUTHORIZED,
+    names.METRIC_CONSENT_FAILED,
+    names.METRIC_CONSENT_REFUSED,
+    names.METRIC_IDENTITY_UNVERIFIED,
+    names.METRIC_EVENT_PUBLISH_FAILED,
+)
 
 
 def app_metric(name: str, period: Duration = PERIOD) -> cloudwatch.Metric:
@@ -82,6 +89,13 @@ class Monitoring(Construct):
             1,
             "A flagged grant could not be written to the revocation feed (DynamoDB): vend containers may "
             "serve its cached tokens until they expire (at most an hour) instead of within the revocation bound",
+        )
+        self._alarm(
+            "ConsentRefused",
+            app_metric(names.METRIC_CONSENT_REFUSED),
+            1,
+            "A consent tried to land a refresh token on another account's grant and was refused: read the "
+            "Seller Consent Refused event (seller, reason, references)",
         )
         self.sweep_missing = cloudwatch.Alarm(
             self,

@@ -12,6 +12,7 @@ from infra.asset import build_lambda_asset
 from infra.consent_api import ConsentApi
 from infra.events import Events
 from infra.monitoring import Monitoring
+from infra.operations import Operations
 from infra.outputs import output
 from infra.settings import Settings
 from infra.storage import Storage
@@ -37,6 +38,7 @@ class SellerTokenStack(Stack):
         self.consent = ConsentApi(self, "Consent", **shared)
         self.vending = Vending(self, "Vending", **shared)
         self.sweep = Sweep(self, "Sweep", **shared)
+        self.operations = Operations(self, "Operations", **shared)
         Monitoring(
             self,
             "Monitoring",
@@ -44,6 +46,7 @@ class SellerTokenStack(Stack):
                 "OAuth": self.consent.oauth.function,
                 "Vend": self.vending.vend.function,
                 "Sweep": self.sweep.sweep.function,
+                "Ops": self.operations.ops.function,
             },
             sweep_period=self.sweep.period,
             topic=events.topic,

@@ -5,6 +5,8 @@
     sellertoken grantless --scope sellingpartnerapi::notifications [--region na] [--json]
     sellertoken grants list [--region na] [--status active|revoked]
     sellertoken grants show A1B2C3D4E5F6G7 --region na
+    sellertoken grants restore A1B2C3D4E5F6G7 --region na   (the previous refresh token becomes current again)
+    sellertoken grants revoke A1B2C3D4E5F6G7 --region na    (flag it revoked: nothing vends it any more)
     sellertoken sweep [--no-wait]
     sellertoken events [--wait SECONDS]        (local stack only)
 
@@ -231,7 +233,7 @@ def deployment_from(args: argparse.Namespace) -> operator.Deployment:
 
 
 def add_grants(commands: Any, parent: argparse.ArgumentParser) -> None:
-    grants = commands.add_parser("grants", help="list or show stored grants")
+    grants = commands.add_parser("grants", help="list, show, restore or revoke stored grants")
     actions = grants.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", parents=[parent], help="a table of every grant")
     listing.add_argument("--region", choices=REGIONS)
@@ -241,6 +243,18 @@ def add_grants(commands: Any, parent: argparse.ArgumentParser) -> None:
     show.add_argument("selling_partner_id")
     show.add_argument("--region", required=True, choices=REGIONS)
     show.set_defaults(run=run_grants_show)
+    restore = actions.add_parser(
+        "restore",
+        parents=[parent],
+        help="make the grant's previous refresh token current again (run it twice to undo)",
+    )
+    restore.add_argument("selling_partner_id")
+    restore.add_argument("--region", required=True, choices=REGIONS)
+    restore.set_defaults(run=run_grants_operation, operation="restore_previous")
+    revoke = actions.add_parser("revoke", parents=[parent], help="flag the grant revoked: no container vends it")
+    revoke.add_argument("selling_partner_id")
+    revoke.add_argument("--region", required=True, choices=REGIONS)
+    revoke.set_defaults(run=run_grants_operation, operation="revoke")
 
 
 def run_grants_list(args: argparse.Namespace) -> int:
@@ -270,6 +284,12 @@ def run_grants_show(args: argparse.Namespace) -> int:
         print(f"GrantNotFound: no grant for {args.selling_partner_id} in {args.region}", file=sys.stderr)
         return EXIT_CODES["GrantNotFound"]
     print(json.dumps(detail, indent=2, sort_keys=True))
+    return 0
+
+
+def run_grants_operation(args: argparse.Namespace) -> int:
+    answer = operator.run_operation(deployment_from(args), args.operation, args.region, args.selling_partner_id)
+    print(json.dumps(answer, indent=2, sort_keys=True))
     return 0
 
 

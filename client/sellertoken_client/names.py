@@ -23,3 +23,7 @@ ENV_TABLE_NAME = "SELLERTOKEN_TABLE_NAME"
 
 def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}/grants/"
+
+
+def ops_function_name(prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}-ops"

@@ -1,5 +1,6 @@
 """What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs
-in the broker's table, the sweep function, and (locally) the recorded events.
+in the broker's table, the sweep function, the ops function (restore, revoke), and (locally) the
+recorded events.
 
 `Deployment` is where those live: the local stack (from endpoints.json) or a deployed stack, whose
 table and prefix are read from the sweep function's own configuration.
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sellertoken_client import names
+from sellertoken_client.errors import BrokerError, from_function_error
 
 REAUTHORIZE_AFTER = timedelta(days=365)
 
@@ -29,6 +32,7 @@ class Deployment:
     table: str
     sweep_function: str
     session: Any  # boto3 Session
+    ops_function: str = names.ops_function_name()
     aws_endpoint: str | None = None
     lambda_endpoint: str | None = None
     events_queue_url: str | None = None
@@ -44,6 +48,7 @@ class Deployment:
             prefix=names.DEFAULT_PREFIX,
             table=endpoints["table"],
             sweep_function=endpoints["functions"]["sweep"],
+            ops_function=endpoints["functions"].get("ops", names.ops_function_name()),
             session=session,
             aws_endpoint=endpoints["aws"],
             lambda_endpoint=endpoints["lambda"],
@@ -55,11 +60,13 @@ class Deployment:
         session = boto3.session.Session(region_name=region_name)
         config = session.client("lambda").get_function_configuration(FunctionName=sweep_function)
         env = config.get("Environment", {}).get("Variables", {})
+        prefix = env.get(names.ENV_PREFIX, names.DEFAULT_PREFIX)
         return cls(
-            prefix=env.get(names.ENV_PREFIX, names.DEFAULT_PREFIX),
+            prefix=prefix,
             table=env[names.ENV_TABLE_NAME],
             sweep_function=sweep_function,
             session=session,
+            ops_function=names.ops_function_name(prefix),
         )
 
     def client(self, service: str) -> Any:
@@ -140,6 +147,34 @@ def grant_detail(deployment: Deployment, region: str, seller: str) -> dict[str, 
         "kms_key": described.get("KmsKeyId"),
         "health": health(deployment, region, seller),
     }
+
+
+def run_operation(deployment: Deployment, operation: str, region: str, seller: str) -> dict[str, Any]:
+    """One operation of the ops function (`restore_previous`, `revoke`); the broker validates and does it,
+    and its errorType comes back as the client's exception."""
+    payload = {"operation": operation, "selling_partner_id": seller, "region": region}
+    try:
+        response = deployment.client("lambda").invoke(
+            FunctionName=deployment.ops_function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+        )
+        body = response["Payload"].read()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        message = f"{error.get('Message') or 'the invoke failed'} (invoking {deployment.ops_function})"
+        raise BrokerError(message, error_type=str(error.get("Code") or "ClientError")) from None
+    except BotoCoreError as exc:
+        raise BrokerError(f"{exc} (invoking {deployment.ops_function})", error_type=type(exc).__name__) from None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if response.get("FunctionError"):
+        raise from_function_error(document)
+    if not isinstance(document, dict):
+        raise BrokerError(
+            f"{deployment.ops_function} answered something other than a JSON object", error_type="BadAnswer"
+        )
+    return document
 
 
 def start_sweep(deployment: Deployment) -> str:

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sellertoken import appcreds, events, grants, names, state
+from sellertoken import appcreds, events, grantcheck, grants, names, state
 from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
 from sellertoken.grants import SELLING_PARTNER_ID
-from sellertoken.lwa import LwaClient
+from sellertoken.identity import View
+from sellertoken.lwa import LwaClient, LwaToken
 from sellertoken.observability import count, logger
-from sellertoken.regions import ACCOUNT_TYPES, SELLER, RegionTable
+from sellertoken.regions import ACCOUNT_TYPES, REGIONS, SELLER, VENDOR, RegionTable
 
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
 # RFC 3986 path characters (pchar and "/"), percent-escapes well formed. Amazon's callback URIs are plain
@@ -53,6 +54,7 @@ class Completed:
     region: str
     account_type: str
     created: bool
+    reference: str | None = None
 
 
 def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
@@ -116,7 +118,10 @@ def login(config: Config, params: Mapping[str, str]) -> Redirect:
         (region,) = regions
     else:
         region = "na"
-    issued = _issue_state(config, region, SELLER, None)
+    # Vendor Central's hosts serve vendors only: a re-authorization through them must compare with the vendor
+    # grant, not be refused as another account type (the local stack's one host stays seller).
+    vendor_only = origin not in table.consent_origins((SELLER,))
+    issued = _issue_state(config, region, VENDOR if vendor_only else SELLER, None)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query += [("amazon_state", amazon_state), ("state", issued.state), ("redirect_uri", require_redirect_uri(config))]
     if config.app_is_draft or _param(params, "version") == "beta":
@@ -141,6 +146,10 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
         claims = state.verify(appcreds.state_key(config.prefix), _param(params, "state"), cookie_value)
     except state.InvalidState as exc:
         raise _invalid_state(exc.reason, restart) from None
+    if not _plausible(claims):
+        # Signed by us, yet not what /authorize or /login issue: a leaked key or a bug. Trust none of it.
+        logger.error("state signed with our key carries claims we never issue")
+        raise _invalid_state("implausible", "authorize?region=na")
     seller = _param(params, "selling_partner_id")
     if not seller or not SELLING_PARTNER_ID.fullmatch(seller):
         raise _bad_request("selling_partner_id", "Amazon's answer carried a malformed selling_partner_id.")
@@ -148,9 +157,9 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
         state.consume(config.table_name, claims)
     except state.InvalidState as exc:
         raise _invalid_state(exc.reason, restart) from None
-    redirect_uri = require_redirect_uri(config)
+    lwa = LwaClient(config.lwa_endpoint, config.prefix)
     try:
-        token = LwaClient(config.lwa_endpoint, config.prefix).exchange_code(code, redirect_uri)
+        token = lwa.exchange_code(code, require_redirect_uri(config))
     except InvalidGrant:
         raise ConsentError(
             400,
@@ -173,28 +182,133 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
             "Login with Amazon did not answer in time. Please try the authorization again in a few minutes.",
             restart=restart,
         ) from None
-    grant = grants.Grant(
-        selling_partner_id=seller,
-        region=claims.region,
-        account_type=claims.account_type,
-        refresh_token=token.refresh_token or "",
-        client_id=appcreds.load(config.prefix).client_id,
-        authorized_at=grants.now_iso(),
-        reference=claims.reference,
-    )
-    outcome = grants.save(config.prefix, config.kms_key_id, grant)
-    detail: dict[str, str | None] = dict(grant.public_fields())
-    if outcome.created:
+    return _land(config, lwa, claims, seller, token, restart)
+
+
+def _land(
+    config: Config, lwa: LwaClient, claims: state.StateClaims, seller: str, token: LwaToken, restart: str
+) -> Completed:
+    """Store the new refresh token under `seller` if the identity policy lets it land there (grantcheck)."""
+    endpoint = RegionTable(config.consent_base_url, config.spapi_base_url).spapi_endpoint(claims.region)
+    client_id = appcreds.load(config.prefix).client_id
+    known_new = None
+    # Twice at most: a first-time consent that loses the race to create the secret is checked against the
+    # winner's grant like any re-authorization.
+    for _ in range(2):
+        existing = grants.find(config.prefix, claims.region, seller)
+        seen = grantcheck.observe(endpoint, lwa, token.access_token, existing, claims.account_type, known_new=known_new)
+        known_new = seen.new
+        verdict = grantcheck.decide(existing, claims.account_type, claims.reference, seen)
+        if verdict.outcome == grantcheck.REFUSE:
+            raise _refused(config, claims, seller, existing, verdict, restart)
+        if verdict.outcome == grantcheck.RETRY:
+            raise _unconfirmed(restart)
+        grant = grants.Grant(
+            selling_partner_id=seller,
+            region=claims.region,
+            account_type=claims.account_type,
+            refresh_token=token.refresh_token or "",
+            client_id=client_id,
+            authorized_at=grants.now_iso(),
+            # A consent without a reference (Amazon-initiated, via /login) keeps the grant's binding.
+            reference=claims.reference or (existing.reference if existing else None),
+            identity_fingerprint=seen.new.fingerprint() if isinstance(seen.new, View) else None,
+        )
+        if existing is None:
+            version = grants.create(config.prefix, config.kms_key_id, grant)
+            if version is None:
+                continue
+            _announce(config, grant, verdict, version_id=version)
+        else:
+            outcome = grants.replace(config.prefix, grant)
+            _announce(config, grant, verdict, version_id=outcome.version_id, previous=existing,
+                      previous_status=outcome.previous_status)  # fmt: skip
+        return Completed(seller, grant.region, grant.account_type, existing is None, grant.reference)
+    raise _unconfirmed(restart)  # created and deleted again under our feet: let the seller start over
+
+
+def _announce(
+    config: Config,
+    grant: grants.Grant,
+    verdict: grantcheck.Verdict,
+    *,
+    version_id: str,
+    previous: grants.Grant | None = None,
+    previous_status: str | None = None,
+) -> None:
+    detail: dict[str, object] = {
+        **grant.public_fields(),
+        "identity_verified": verdict.verified,
+        "identity_check": verdict.why,
+        "version_id": version_id,
+    }
+    if previous is None:
         events.publish(config.event_bus_name, names.EVENT_SELLER_AUTHORIZED, detail)
     else:
-        detail["previous_status"] = outcome.previous_status
+        detail["previous_status"] = previous_status
+        detail["previous_version_id"] = previous.version_id
+        if previous.reference != grant.reference:
+            detail["previous_reference"] = previous.reference
         events.publish(config.event_bus_name, names.EVENT_SELLER_REAUTHORIZED, detail)
     count(names.METRIC_SELLER_AUTHORIZED)
+    if not verdict.verified and previous is not None:
+        count(names.METRIC_IDENTITY_UNVERIFIED)
     logger.info(
         "grant stored",
-        extra={"selling_partner_id": seller, "region": grant.region, "new_grant": outcome.created},
+        extra={
+            "selling_partner_id": grant.selling_partner_id,
+            "region": grant.region,
+            "new_grant": previous is None,
+            "identity_check": verdict.why,
+        },
     )
-    return Completed(seller, grant.region, grant.account_type, outcome.created)
+
+
+def _refused(
+    config: Config,
+    claims: state.StateClaims,
+    seller: str,
+    existing: grants.Grant | None,
+    verdict: grantcheck.Verdict,
+    restart: str,
+) -> ConsentError:
+    """Nothing is written; the security event and the alarmed metric tell the operator."""
+    detail: dict[str, object] = {
+        "selling_partner_id": seller,
+        "region": claims.region,
+        "account_type": claims.account_type,
+        "reason": verdict.why,
+        "refused_at": grants.now_iso(),
+    }
+    if claims.reference is not None:
+        detail["reference"] = claims.reference
+    if existing is not None:
+        detail["grant_account_type"] = existing.account_type
+        if existing.reference is not None:
+            detail["grant_reference"] = existing.reference
+    events.publish(config.event_bus_name, names.EVENT_CONSENT_REFUSED, detail)
+    count(names.METRIC_CONSENT_REFUSED)
+    logger.warning("consent refused", extra={"selling_partner_id": seller, "region": claims.region,
+                                              "reason": verdict.why})  # fmt: skip
+    return ConsentError(
+        400,
+        f"refused_{verdict.why}",
+        "This authorization was refused",
+        f"The Amazon account that just authorized is not the one already connected as {seller}, so nothing "
+        "was changed. Sign in to Seller Central with the account you mean to connect and start again.",
+        restart=restart,
+    )
+
+
+def _unconfirmed(restart: str) -> ConsentError:
+    return ConsentError(
+        502,
+        "identity_unavailable",
+        "Amazon is not answering",
+        "Amazon did not confirm which account authorized, so nothing was changed. "
+        "Please try the authorization again in a few minutes.",
+        restart=restart,
+    )
 
 
 def success_location(config: Config, completed: Completed) -> str | None:
@@ -203,6 +317,9 @@ def success_location(config: Config, completed: Completed) -> str | None:
     parts = urlsplit(config.success_url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query += [("selling_partner_id", completed.selling_partner_id), ("region", completed.region)]
+    if completed.reference is not None:
+        # The company's site checks that the user who comes back is the one it sent (its own reference).
+        query.append(("reference", completed.reference))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
@@ -229,11 +346,20 @@ def _restart_link(config: Config, params: Mapping[str, str]) -> str:
     raw = params.get("state")
     if raw:
         claims = state.peek(appcreds.state_key(config.prefix), raw)
-        if claims is not None:
+        if claims is not None and _plausible(claims):
             query = {"region": claims.region, "account_type": claims.account_type}
             if claims.reference is not None:
                 query["reference"] = claims.reference
     return f"authorize?{urlencode(query)}"
+
+
+def _plausible(claims: state.StateClaims) -> bool:
+    """The claims are ones /authorize or /login could have issued (the state is input, signed or not)."""
+    return (
+        claims.region in REGIONS
+        and claims.account_type in ACCOUNT_TYPES
+        and (claims.reference is None or REFERENCE.fullmatch(claims.reference) is not None)
+    )
 
 
 def _invalid_state(reason: str, restart: str) -> ConsentError:

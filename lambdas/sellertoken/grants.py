@@ -1,8 +1,8 @@
 """The grants store: one Secrets Manager secret per (region, seller), status in its tags.
 
-Re-authorization writes a new version of the same secret. Two concurrent first-time callbacks
-for one seller race on CreateSecret; the loser writes a new version, so the secret always holds
-one complete value.
+Re-authorization writes a new version of the same secret, so the previous refresh token stays
+restorable (AWSPREVIOUS). Two concurrent first-time callbacks for one seller race on CreateSecret;
+`create` tells the loser, which then checks its token against the winner's like any re-authorization.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
-from sellertoken.errors import GrantNotFound, UpstreamUnavailable
+from sellertoken.errors import GrantNotFound, InvalidRequest, UpstreamUnavailable
 
 REAUTHORIZE_AFTER = timedelta(days=365)
 # No format is documented; every example is 14 upper-case letters and digits (reference, §Identifiers).
@@ -34,6 +34,10 @@ class Grant:
     reference: str | None = None
     status: str = names.STATUS_ACTIVE
     tags: dict[str, str] = field(default_factory=dict)
+    # SHA-256 of the account's Sellers API view when the token was stored (identity.View.fingerprint),
+    # so that a later consent can be compared even once this token stops working. None: no view.
+    identity_fingerprint: str | None = None
+    version_id: str | None = None  # the secret version read (None for a grant not stored yet)
 
     def __repr__(self) -> str:  # never print the refresh token
         return f"Grant({self.region}/{self.selling_partner_id}, {self.account_type}, {self.status})"
@@ -62,6 +66,8 @@ class Grant:
             "refresh_token": self.refresh_token,
             "client_id": self.client_id,
         }
+        if self.identity_fingerprint is not None:
+            value["identity_fingerprint"] = self.identity_fingerprint
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
@@ -69,6 +75,7 @@ class Grant:
 class SaveOutcome:
     created: bool
     previous_status: str | None  # None when the secret is new
+    version_id: str = ""
 
 
 def now_iso() -> str:
@@ -76,18 +83,29 @@ def now_iso() -> str:
 
 
 def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
-    """Store a grant from a completed consent: a new secret, or a new version of the existing one."""
+    """Store a grant whatever is stored already (seeding and tools). A consent never calls this: it checks
+    the token's account first (grantcheck) and then calls `create` or `replace`."""
+    version = create(prefix, kms_key_id, grant)
+    if version is not None:
+        return SaveOutcome(created=True, previous_status=None, version_id=version)
+    return replace(prefix, grant)
+
+
+def create(prefix: str, kms_key_id: str, grant: Grant) -> str | None:
+    """A new grant secret; returns its version id, or None when a grant exists already (nothing written).
+
+    A secret scheduled for deletion is no grant (`find` does not see it): it is restored and overwritten."""
     name = names.grant_secret_name(grant.region, grant.selling_partner_id, prefix)
     sm = aws.client("secretsmanager")
     try:
-        sm.create_secret(
+        created = sm.create_secret(
             Name=name,
             SecretString=grant.secret_value(),
             KmsKeyId=kms_key_id,
             Description=f"sellertoken grant of {grant.account_type} {grant.selling_partner_id} ({grant.region})",
             Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()],
         )
-        return SaveOutcome(created=True, previous_status=None)
+        return created["VersionId"]
     except ClientError as exc:
         # A grant deleted within its recovery window: AWS answers InvalidRequestException ("already
         # scheduled for deletion"), moto ResourceExistsException (localstack#6530 records both); either
@@ -96,21 +114,76 @@ def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
         if exc.response["Error"]["Code"] not in ("ResourceExistsException", "InvalidRequestException"):
             raise
     described = sm.describe_secret(SecretId=name)
-    if described.get("DeletedDate"):
-        sm.restore_secret(SecretId=name)
-    elif refused.response["Error"]["Code"] == "InvalidRequestException":
-        raise refused
-    tags = _tags(described)
-    sm.put_secret_value(SecretId=name, SecretString=grant.secret_value())
-    sm.tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()])
-    stale = [
-        k
-        for k in (names.TAG_REVOKED_AT, names.TAG_REVOKED_REASON, names.TAG_REAUTH_REMINDED, names.TAG_HEALTH)
-        if k in tags
-    ]
-    if stale:
-        sm.untag_resource(SecretId=name, TagKeys=stale)
-    return SaveOutcome(created=False, previous_status=tags.get(names.TAG_STATUS))
+    if not described.get("DeletedDate"):
+        if refused.response["Error"]["Code"] == "InvalidRequestException":
+            raise refused
+        return None
+    sm.restore_secret(SecretId=name)
+    return replace(prefix, grant).version_id
+
+
+def replace(prefix: str, grant: Grant) -> SaveOutcome:
+    """A new version of an existing grant secret (the previous one becomes AWSPREVIOUS), tagged active."""
+    name = names.grant_secret_name(grant.region, grant.selling_partner_id, prefix)
+    sm = aws.client("secretsmanager")
+    tags = _tags(sm.describe_secret(SecretId=name))
+    version = sm.put_secret_value(SecretId=name, SecretString=grant.secret_value())["VersionId"]
+    _retag_active(sm, name, grant, tags)
+    return SaveOutcome(created=False, previous_status=tags.get(names.TAG_STATUS), version_id=version)
+
+
+def find(prefix: str, region: str, selling_partner_id: str) -> Grant | None:
+    """The stored grant with its value whatever its status (a consent compares with it), or None.
+
+    Unlike `load`, a revoked grant's value is read too: only to check who a new token belongs to."""
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    sm = aws.client("secretsmanager")
+    try:
+        described = sm.describe_secret(SecretId=name)
+        if described.get("DeletedDate"):
+            return None
+        secret = sm.get_secret_value(SecretId=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+    return _grant(region, selling_partner_id, json.loads(secret["SecretString"]), _tags(described), secret)
+
+
+@dataclass(frozen=True)
+class Restored:
+    version_id: str  # now AWSCURRENT
+    replaced_version_id: str  # now AWSPREVIOUS: restoring again undoes the restore
+    grant: Grant
+
+
+def restore_previous(prefix: str, region: str, selling_partner_id: str) -> Restored:
+    """Make the previous version of the grant's value current again, and its tags match it.
+
+    Raises GrantNotFound, or InvalidRequest when the secret has no previous version."""
+    name = names.grant_secret_name(region, selling_partner_id, prefix)
+    sm = aws.client("secretsmanager")
+    try:
+        described = sm.describe_secret(SecretId=name)
+        if described.get("DeletedDate"):
+            raise GrantNotFound(f"no grant for {selling_partner_id} in {region}")
+        stages = described.get("VersionIdsToStages", {})
+        current = next((v for v, s in stages.items() if "AWSCURRENT" in s), None)
+        previous = next((v for v, s in stages.items() if "AWSPREVIOUS" in s), None)
+        if current is None or previous is None:
+            raise InvalidRequest(f"the grant of {selling_partner_id} in {region} has no previous version")
+        secret = sm.get_secret_value(SecretId=name, VersionId=previous)
+        grant = _grant(region, selling_partner_id, json.loads(secret["SecretString"]), _tags(described), secret)
+        # Moving AWSCURRENT makes Secrets Manager label the replaced version AWSPREVIOUS.
+        sm.update_secret_version_stage(
+            SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=previous, RemoveFromVersionId=current
+        )
+        _retag_active(sm, name, grant, grant.tags)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
+        raise
+    return Restored(version_id=previous, replaced_version_id=current, grant=grant)
 
 
 def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
@@ -141,6 +214,7 @@ def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
         reference=value.get("reference"),
         status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
         tags=tags,
+        identity_fingerprint=value.get("identity_fingerprint"),
     )
 
 
@@ -198,6 +272,7 @@ def read_listed(prefix: str, listed: Listed) -> Grant:
         reference=value.get("reference"),
         status=listed.status,
         tags=listed.tags,
+        identity_fingerprint=value.get("identity_fingerprint"),
     )
 
 
@@ -231,6 +306,34 @@ def mark_revoked(prefix: str, region: str, selling_partner_id: str, reason: str,
             {"Key": names.TAG_REVOKED_REASON, "Value": reason},
         ],
     )
+
+
+def _grant(region: str, selling_partner_id: str, value: dict, tags: dict[str, str], secret: dict) -> Grant:
+    return Grant(
+        selling_partner_id=selling_partner_id,
+        region=region,
+        account_type=value.get("account_type") or tags.get(names.TAG_ACCOUNT_TYPE, "seller"),
+        refresh_token=value.get("refresh_token", ""),
+        client_id=value.get("client_id", ""),
+        authorized_at=value.get("authorized_at") or tags.get(names.TAG_AUTHORIZED_AT, ""),
+        reference=value.get("reference"),
+        status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
+        tags=tags,
+        identity_fingerprint=value.get("identity_fingerprint"),
+        version_id=secret.get("VersionId"),
+    )
+
+
+def _retag_active(sm, name: str, grant: Grant, tags: dict[str, str]) -> None:
+    """Active tags that match the grant's value; a revocation, reminder or failing health no longer applies."""
+    sm.tag_resource(SecretId=name, Tags=[{"Key": k, "Value": v} for k, v in _active_tags(grant).items()])
+    stale = [
+        k
+        for k in (names.TAG_REVOKED_AT, names.TAG_REVOKED_REASON, names.TAG_REAUTH_REMINDED, names.TAG_HEALTH)
+        if k in tags
+    ]
+    if stale:
+        sm.untag_resource(SecretId=name, TagKeys=stale)
 
 
 def _active_tags(grant: Grant) -> dict[str, str]:

@@ -36,12 +36,13 @@ FUNCTION_HANDLERS = {
     "oauth": "handlers.oauth.handler",
     "vend": "handlers.vend.handler",
     "sweep": "handlers.sweep.handler",
+    "ops": "handlers.ops.handler",
 }
 
 
 def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """`{prefix}-{key}`: the deployed name of vend and sweep (callers and the sweep itself name them), and
-    the name every function has on the local stack."""
+    """`{prefix}-{key}`: the deployed name of vend, sweep and ops (callers, the CLI and the sweep itself name
+    them), and the name every function has on the local stack."""
     return f"{prefix}-{key}"
 
 
@@ -75,6 +76,9 @@ EVENT_GRANT_RECOVERED = "Seller Grant Recovered"
 EVENT_REAUTHORIZATION_DUE = "Seller Reauthorization Due"
 EVENT_APP_CREDENTIALS_REJECTED = "App Credentials Rejected"
 EVENT_SWEEP_COMPLETED = "Grant Sweep Completed"
+# A consent was refused because its token belongs to another account than the grant (a security event).
+EVENT_CONSENT_REFUSED = "Seller Consent Refused"
+EVENT_GRANT_RESTORED = "Seller Grant Restored"
 
 # Metrics namespace (Powertools) and service name.
 METRICS_NAMESPACE = "SellerToken"
@@ -127,3 +131,5 @@ METRIC_APP_CREDENTIALS_REJECTED = "AppCredentialsRejected"
 METRIC_SELLER_AUTHORIZED = "SellerAuthorized"
 METRIC_CONSENT_FAILED = "ConsentFailed"
 METRIC_EVENT_PUBLISH_FAILED = "EventPublishFailed"
+METRIC_CONSENT_REFUSED = "ConsentRefused"  # alarmed: someone tried to land a token on another account's grant
+METRIC_IDENTITY_UNVERIFIED = "IdentityUnverified"  # a grant replaced without proof of the same account

@@ -148,11 +148,11 @@ class RegionTable:
     def spapi_endpoint(self, region: str) -> str:
         return self._spapi_override or REGIONS[region].spapi_endpoint
 
-    def consent_origins(self) -> dict[str, set[str]]:
+    def consent_origins(self, account_types: tuple[str, ...] = ACCOUNT_TYPES) -> dict[str, set[str]]:
         """Each allowed consent origin (scheme://host[:port]) with the regions it serves."""
         origins: dict[str, set[str]] = {}
         for market in MARKETPLACES.values():
-            for account_type in ACCOUNT_TYPES:
+            for account_type in account_types:
                 base = self.consent_base(market, account_type)
                 if base:
                     origins.setdefault(_origin(base), set()).add(market.region)

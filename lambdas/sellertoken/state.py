@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from botocore.exceptions import ClientError
 from sellertoken import aws, names
 
 STATE_TTL_SECONDS = 600
+# Containers' clocks may differ a little; a state that claims to live longer than that is not ours.
+CLOCK_SKEW_SECONDS = 30
+STATE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 COOKIE_NAME = "__Host-sellertoken-state"
 MAX_STATE_LENGTH = 1024
 
@@ -86,8 +90,11 @@ def verify(key: bytes, state: str | None, cookie_value: str | None, now: float |
     if not state:
         raise InvalidState("missing")
     claims, binding = _open(key, state)
-    if claims.expires_at <= int(now if now is not None else time.time()):
+    moment = int(now if now is not None else time.time())
+    if claims.expires_at <= moment:
         raise InvalidState("expired")
+    if claims.expires_at > moment + STATE_TTL_SECONDS + CLOCK_SKEW_SECONDS:
+        raise InvalidState("malformed")  # signed, but never issued like this: trust none of its claims
     if not cookie_value:
         raise InvalidState("cookie missing")
     if not hmac.compare_digest(_digest(cookie_value), binding):
@@ -117,6 +124,9 @@ def _open(key: bytes, state: str) -> tuple[StateClaims, str]:
         binding = str(payload["b"])
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise InvalidState("malformed") from None
+    # Signed is not the same as well-formed: the id becomes a table key, the reference a URL parameter.
+    if not STATE_ID.fullmatch(claims.state_id) or not isinstance(claims.reference, str | None):
+        raise InvalidState("malformed")
     return claims, binding
 
 

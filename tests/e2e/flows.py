@@ -26,8 +26,9 @@ def new_seller() -> str:
     return "A" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
 
 
-def authorize_over_http(stack, seller: str | None = None) -> str:
-    """A real consent without a browser: /authorize (state + cookie), a code from the simulator, /callback."""
+def authorize_over_http(stack, seller: str | None = None, *, account: str | None = None, status: int = 200) -> str:
+    """A real consent without a browser: /authorize (state + cookie), a code from the simulator, /callback.
+    `account` is who confirmed at Amazon when the redirect was edited to say `seller`."""
     seller = seller or new_seller()
     started = requests.get(stack.endpoints["authorize"], allow_redirects=False, timeout=10)
     assert started.status_code == 302, started.text
@@ -36,10 +37,10 @@ def authorize_over_http(stack, seller: str | None = None) -> str:
     assert cookie.startswith(f"{STATE_COOKIE}=")
     code = requests.post(
         f"{stack.amazon}/_control/code",
-        json={"selling_partner_id": seller, "redirect_uri": stack.endpoints["redirect_uri"]},
+        json={"selling_partner_id": account or seller, "redirect_uri": stack.endpoints["redirect_uri"]},
         timeout=10,
     ).json()["code"]
     query = urlencode({"state": state, "selling_partner_id": seller, "spapi_oauth_code": code})
     done = requests.get(f"{stack.api}/callback?{query}", headers={"Cookie": cookie}, allow_redirects=False, timeout=10)
-    assert done.status_code == 200, done.text
+    assert done.status_code == status, done.text
     return seller

@@ -106,7 +106,7 @@ def invokes(broker) -> InvokeCounter:
 
 def test_endpoints_name_the_lambda_endpoint_and_the_vend_function(stack):
     assert stack.endpoints["lambda"].startswith("http://127.0.0.1:")
-    assert stack.endpoints["functions"] == {"vend": VEND, "sweep": "sellertoken-sweep"}
+    assert stack.endpoints["functions"] == {"vend": VEND, "sweep": "sellertoken-sweep", "ops": "sellertoken-ops"}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The operator commands (`grants list`, `grants show`, `sweep`, `events`) against the local stack."""
+"""The operator commands (`grants list|show|restore|revoke`, `sweep`, `events`) against the local stack."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from tests.e2e.flows import authorize_over_http
+from tests.e2e.flows import authorize_over_http, new_seller
 from tests.e2e.test_cli import sellertoken
 
 pytestmark = pytest.mark.e2e
@@ -59,3 +59,53 @@ def test_operator_commands_without_a_local_stack_say_how_to_start_one(tmp_path):
     result = sellertoken("grants", "list", cwd=tmp_path)
 
     assert result.returncode == 2 and "make run" in result.stderr
+
+
+def test_grants_restore_brings_back_the_previous_token_and_vend_opens_the_old_account(stack, endpoints_file):
+    # Given an app without the Sellers API role, where another account's token landed on V's grant unverified
+    control = f"{stack.amazon}/_control"
+    victim = authorize_over_http(stack)
+    requests.post(f"{control}/roles", json={"sellers_api": False}, timeout=10).raise_for_status()
+    try:
+        authorize_over_http(stack, victim, account=new_seller())
+    finally:
+        requests.post(f"{control}/roles", json={"sellers_api": True}, timeout=10).raise_for_status()
+    where = ("--endpoints", str(endpoints_file))
+
+    # When the operator restores the previous version
+    restored = sellertoken("grants", "restore", victim, "--region", "na", *where)
+
+    # Then the command says which version is current again, and a vend opens V's own account
+    assert restored.returncode == 0, restored.stderr
+    answer = json.loads(restored.stdout)
+    assert (answer["operation"], answer["selling_partner_id"], answer["status"]) == (
+        "restore_previous",
+        victim,
+        "active",
+    )
+    token = sellertoken("vend", victim, "--region", "na", *where).stdout.strip()
+    store = requests.get(f"{stack.amazon}/sellers/v1/marketplaceParticipations", headers={"x-amz-access-token": token},
+                         timeout=10).json()["payload"][0]["storeName"]  # fmt: skip
+    mine = requests.get(f"{control}/accounts", params={"selling_partner_id": victim}, timeout=10).json()["store_name"]
+    assert store == mine
+    assert "Atzr|" not in restored.stdout + restored.stderr
+
+
+def test_grants_revoke_stops_vending_and_a_second_restore_needs_a_previous_version(stack, endpoints_file):
+    seller = authorize_over_http(stack)
+    where = ("--endpoints", str(endpoints_file))
+
+    revoked = sellertoken("grants", "revoke", seller, "--region", "na", *where)
+
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["status"] == "revoked"
+    vend = sellertoken("vend", seller, "--region", "na", *where)
+    assert vend.returncode == 5 and "GrantRevoked" in vend.stderr
+    nothing = sellertoken("grants", "restore", seller, "--region", "na", *where)
+    assert nothing.returncode == 3 and "InvalidRequest" in nothing.stderr and "no previous version" in nothing.stderr
+
+
+def test_grants_restore_of_an_unknown_grant_exits_with_grant_not_found(endpoints_file):
+    result = sellertoken("grants", "restore", "A0000000000000", "--region", "fe", "--endpoints", str(endpoints_file))
+
+    assert result.returncode == 4 and "GrantNotFound" in result.stderr

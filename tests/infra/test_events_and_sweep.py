@@ -16,7 +16,7 @@ def test_without_an_alarm_email_there_is_no_topic_and_no_notification_rule(defau
     assert all("EventPattern" not in r["Properties"] for r in rules)
 
 
-def test_revocations_and_rejected_credentials_reach_the_topic_from_the_configured_bus(full):
+def test_revocations_rejected_credentials_and_refused_consents_reach_the_topic_from_the_configured_bus(full):
     (topic_id,) = full.resources("AWS::SNS::Topic")
     patterns = {}
     for rule in full.resources("AWS::Events::Rule").values():
@@ -28,6 +28,7 @@ def test_revocations_and_rejected_credentials_reach_the_topic_from_the_configure
     assert patterns == {
         names.EVENT_GRANT_REVOKED: [names.EVENT_SOURCE],
         names.EVENT_APP_CREDENTIALS_REJECTED: [names.EVENT_SOURCE],
+        names.EVENT_CONSENT_REFUSED: [names.EVENT_SOURCE],
     }
 
 

@@ -19,7 +19,7 @@ COMMON_ENVIRONMENT = (
 )
 
 
-def test_there_are_exactly_the_three_functions(default):
+def test_there_are_exactly_the_four_functions(default):
     assert sorted(f["Properties"]["Handler"] for f in default.resources("AWS::Lambda::Function").values()) == sorted(
         HANDLERS
     )
@@ -47,8 +47,8 @@ def test_function_gets_every_shared_setting_and_the_powertools_names(each, handl
 
 
 def test_timeouts_and_memory_fit_each_job(default):
-    oauth, vend, sweep = (function(default.json, h) for h in HANDLERS)
-    assert (oauth["Timeout"], vend["Timeout"], sweep["Timeout"]) == (15, 30, 900)
+    oauth, vend, sweep, ops = (function(default.json, h) for h in HANDLERS)
+    assert (oauth["Timeout"], vend["Timeout"], sweep["Timeout"], ops["Timeout"]) == (15, 30, 900, 30)
     assert vend["MemorySize"] == 512
 
 
@@ -64,7 +64,7 @@ def test_only_the_consent_function_gets_redirect_draft_and_success_settings(full
     assert oauth[names.ENV_APP_IS_DRAFT] == "false"
     assert oauth[names.ENV_SUCCESS_URL] == "https://seller.example.com/connected"
     assert oauth[names.ENV_REDIRECT_URI] == "https://consent.example.com/callback"
-    for handler in ("handlers.vend.handler", "handlers.sweep.handler"):
+    for handler in ("handlers.vend.handler", "handlers.sweep.handler", "handlers.ops.handler"):
         variables = function(full.json, handler)["Environment"]["Variables"]
         assert names.ENV_REDIRECT_URI not in variables and names.ENV_SUCCESS_URL not in variables
 
@@ -87,3 +87,8 @@ def test_vend_is_invoked_through_an_alias_with_the_configured_provisioned_concur
     assert "ProvisionedConcurrencyConfig" not in default.one("AWS::Lambda::Alias", "Vending")["Properties"]
     (alias_id,) = full.resources("AWS::Lambda::Alias")
     assert full.json["Outputs"]["VendFunctionArn"]["Value"] == {"Ref": alias_id}
+
+
+def test_ops_is_named_from_the_prefix_so_the_cli_finds_it(default):
+    assert function(default.json, "handlers.ops.handler")["FunctionName"] == names.function_name("ops")
+    assert default.json["Outputs"]["OpsFunctionName"]["Value"]

@@ -38,11 +38,20 @@ def test_only_the_sweep_may_list_secrets(default):
     assert statement["Resource"] == "*"
 
 
-def test_consent_function_manages_grant_secrets_under_the_prefix_only_and_never_reads_a_token(default):
+def test_consent_function_manages_grant_secrets_under_the_prefix_only(default):
+    # GetSecretValue: a consent reads the stored grant to check the new token is the same account's.
     policy = iam_statements(default.json, "OAuth")
     assert actions_on(policy, GRANTS_ARN_SUFFIX) == {
         f"secretsmanager:{a}"
-        for a in ("CreateSecret", "PutSecretValue", "TagResource", "UntagResource", "DescribeSecret", "RestoreSecret")
+        for a in (
+            "CreateSecret",
+            "PutSecretValue",
+            "TagResource",
+            "UntagResource",
+            "DescribeSecret",
+            "GetSecretValue",
+            "RestoreSecret",
+        )
     }
 
 
@@ -67,11 +76,32 @@ def test_sweep_reads_and_retags_grants_and_keeps_a_rotated_token_but_never_creat
 def test_every_function_may_use_the_key_publish_events_and_read_the_app_secret(default):
     (key_id,) = default.resources("AWS::KMS::Key")
     (app_secret_id,) = [k for k in default.resources("AWS::SecretsManager::Secret") if "AppSecret" in k]
-    for role in ("OAuth", "Vend", "Sweep"):
+    for role in ("OAuth", "Vend", "Sweep", "Ops"):
         policy = iam_statements(default.json, role)
         assert _actions_for(policy, {"Fn::GetAtt": [key_id, "Arn"]}) == {"kms:Decrypt", "kms:GenerateDataKey"}
         assert "secretsmanager:GetSecretValue" in _actions_for(policy, {"Ref": app_secret_id})
         assert "events:PutEvents" in actions_on(policy, ":event-bus/default")
+
+
+def test_ops_moves_version_stages_and_retags_grants_but_never_creates_or_writes_a_value(default):
+    assert actions_on(iam_statements(default.json, "Ops"), GRANTS_ARN_SUFFIX) == {
+        f"secretsmanager:{a}"
+        for a in ("DescribeSecret", "GetSecretValue", "UpdateSecretVersionStage", "TagResource", "UntagResource")
+    }
+
+
+def test_only_ops_may_move_a_grants_version_stages(default):
+    movers = {
+        k for k, _, s in statements(default.json) if "secretsmanager:UpdateSecretVersionStage" in as_list(s["Action"])
+    }
+    assert len(movers) == 1 and "Ops" in next(iter(movers))
+
+
+def test_ops_may_only_write_the_revocation_feed_and_drop_cache_entries_in_the_table(default):
+    actions = {
+        a for s in iam_statements(default.json, "Ops") for a in as_list(s["Action"]) if a.startswith("dynamodb:")
+    }
+    assert actions == {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 
 def test_only_the_consent_function_reads_the_state_key(default):

@@ -13,7 +13,7 @@ def _alarms(synth) -> dict[str, dict]:
 
 def test_every_function_has_an_error_and_a_throttle_alarm(default):
     lambda_alarms = [a for a in _alarms(default).values() if a.get("Namespace") == "AWS/Lambda"]
-    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 3 + ["Throttles"] * 3
+    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 4 + ["Throttles"] * 4
     functions = {a["Dimensions"][0]["Value"]["Ref"] for a in lambda_alarms}
     assert functions == set(default.resources("AWS::Lambda::Function"))
 
@@ -70,5 +70,5 @@ def test_dashboard_shows_vend_cache_and_sweep_metrics(default):
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable",
                    "RevocationFeedUnavailable", "GrantsChecked", "GrantsRevoked", "GrantsFailing",
-                   "Invocations", "Duration"):  # fmt: skip
+                   "Invocations", "Duration", "ConsentRefused", "IdentityUnverified"):  # fmt: skip
         assert metric in body, metric

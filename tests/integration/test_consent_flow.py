@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from sellertoken import names
+from sellertoken import identity, names
 from tests.integration.conftest import APP, REDIRECT_URI, Browser, location, new_seller
 
 SECURITY_HEADERS = ("Cache-Control", "Referrer-Policy", "Content-Security-Policy")
@@ -47,6 +47,8 @@ def test_a_confirmed_consent_stores_an_active_grant_and_announces_it(browser, aw
     value, tags = aws.grant("na", seller)
     assert value["refresh_token"] == aws.amazon.refresh_tokens(seller)[-1]
     assert value["schema_version"] == names.GRANT_SCHEMA_VERSION
+    account = aws.amazon.account(seller)
+    fingerprint = identity.View(tuple(account["marketplaces"]), (account["store_name"],)).fingerprint()
     assert value | {"refresh_token": "…"} == {
         "schema_version": 1,
         "refresh_token": "…",
@@ -57,13 +59,17 @@ def test_a_confirmed_consent_stores_an_active_grant_and_announces_it(browser, aw
         "authorized_at": value["authorized_at"],
         "reauthorize_by": value["reauthorize_by"],
         "reference": "customer-42",
+        "identity_fingerprint": fingerprint,
     }
+    assert account["store_name"] not in str(value)  # only its fingerprint is kept
     assert tags[names.TAG_STATUS] == names.STATUS_ACTIVE
     assert tags[names.TAG_SELLER] == seller and tags[names.TAG_REGION] == "na"
     events = aws.events()
     assert [e["detail-type"] for e in events] == [names.EVENT_SELLER_AUTHORIZED]
     assert events[0]["detail"]["selling_partner_id"] == seller
     assert events[0]["detail"]["reference"] == "customer-42"
+    assert events[0]["detail"]["identity_verified"] is False
+    assert events[0]["detail"]["identity_check"] == "new_grant"
     assert "Atzr|" not in str(events) and "Atza|" not in str(events)
     assert "__Host-sellertoken-state" not in browser.cookies  # cleared after use
 

@@ -486,6 +486,83 @@ def test_valid_seller_token_reads_marketplace_participations(sim, http):
     assert participation["participation"] == {"isParticipating": True, "hasSuspendedListings": False}
 
 
+def test_each_seller_sees_its_own_account_with_the_documented_shape_and_rate_limit(sim, http):
+    mine = sellers(sim, http, authorize(sim, http)["access_token"])
+    theirs = sellers(sim, http, authorize(sim, http, "A1OTHERSELLER9")["access_token"])
+
+    assert mine.headers["x-amzn-RateLimit-Limit"] == "0.016"
+    (participation,) = mine.json()["payload"]
+    assert set(participation) == {"marketplace", "participation", "storeName"}
+    assert set(participation["marketplace"]) == {
+        "id", "countryCode", "name", "defaultCurrencyCode", "defaultLanguageCode", "domainName"
+    }  # fmt: skip
+    assert participation["storeName"] == sim.account(SELLER)["store_name"]
+    assert theirs.json()["payload"][0]["storeName"] != participation["storeName"]
+
+
+def test_an_account_set_through_the_control_api_is_what_the_sellers_api_shows(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    body = {
+        "selling_partner_id": SELLER,
+        "store_name": "Kettle Corner",
+        "marketplaces": ["A1PA6795UKMFR9", "A1F83G8C2ARO7P"],
+    }
+
+    changed = http.post(f"{sim.base_url}/_control/accounts", json=body)
+
+    assert changed.status_code == 200 and changed.json()["store_name"] == "Kettle Corner"
+    payload = sellers(sim, http, access_token).json()["payload"]
+    assert [(p["marketplace"]["countryCode"], p["storeName"]) for p in payload] == [
+        ("DE", "Kettle Corner"),
+        ("GB", "Kettle Corner"),
+    ]
+    shown = http.get(f"{sim.base_url}/_control/accounts", params={"selling_partner_id": SELLER}).json()
+    assert shown["marketplaces"] == ["A1PA6795UKMFR9", "A1F83G8C2ARO7P"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"selling_partner_id": SELLER, "marketplaces": ["NOTAMARKET"]},
+        {"selling_partner_id": SELLER, "marketplaces": []},
+        {"selling_partner_id": SELLER, "account_type": "admin"},
+        {"selling_partner_id": SELLER, "store_name": ""},
+        {"selling_partner_id": "lower-case", "store_name": "x"},
+        {"selling_partner_id": SELLER, "colour": "red"},
+    ],
+)
+def test_control_api_rejects_a_malformed_account(sim, http, body):
+    assert http.post(f"{sim.base_url}/_control/accounts", json=body).status_code == 400
+
+
+def test_an_app_without_the_role_is_refused_with_empty_details(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+
+    assert http.post(f"{sim.base_url}/_control/roles", json={"sellers_api": False}).status_code == 200
+
+    assert denied_details(sellers(sim, http, access_token)) == ""
+    sim.set_sellers_role(True)
+    assert sellers(sim, http, access_token).status_code == 200
+
+
+def test_a_vendors_token_is_refused_by_the_sellers_api(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_account(SELLER, account_type="vendor")
+
+    assert denied_details(sellers(sim, http, access_token)) == ""
+
+
+def test_reset_forgets_accounts_and_gives_the_role_back(sim, http):
+    sim.set_account(SELLER, store_name="Before reset")
+    sim.set_sellers_role(False)
+
+    sim.reset()
+
+    assert sim.account(SELLER) is None
+    response = sellers(sim, http, authorize(sim, http)["access_token"])
+    assert response.status_code == 200 and response.json()["payload"][0]["storeName"] != "Before reset"
+
+
 def test_expired_access_token_is_denied_as_expired(sim, http, clock):
     access_token = authorize(sim, http)["access_token"]
     clock.now += 3601

@@ -199,6 +199,36 @@ def test_signed_body_that_is_not_our_claims_is_rejected_as_malformed(body):
     assert reason(KEY, signed(body), "cookie") == "malformed"
 
 
+def _claims_of(issued: state.IssuedState) -> dict:
+    return json.loads(unb64(issued.state.split(".")[0]))
+
+
+@pytest.mark.parametrize("ahead", [STATE_TTL_SECONDS + 31, 10 * 365 * 86400])
+def test_signed_state_that_lives_longer_than_any_we_issue_is_rejected_as_malformed(ahead):
+    issued = issue()
+    claims = _claims_of(issued) | {"exp": NOW + ahead}
+
+    assert reason(KEY, signed(b64(json.dumps(claims).encode())), issued.cookie_value) == "malformed"
+
+
+def test_state_issued_by_a_container_whose_clock_runs_a_little_ahead_is_accepted():
+    issued = issue(now=NOW + state.CLOCK_SKEW_SECONDS)
+
+    assert state.verify(KEY, issued.state, issued.cookie_value, now=NOW).region == "eu"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"id": "short"}, {"id": "a/b#c" * 5}, {"ref": 42}, {"ref": ["x"]}],
+    ids=["id too short", "id with separators", "reference a number", "reference a list"],
+)
+def test_signed_state_with_an_id_or_reference_we_never_issue_is_rejected_as_malformed(changes):
+    issued = issue()
+    claims = _claims_of(issued) | changes
+
+    assert reason(KEY, signed(b64(json.dumps(claims).encode())), issued.cookie_value) == "malformed"
+
+
 # ---------------------------------------------------------------- peek
 
 
