@@ -26,6 +26,7 @@ ACCOUNT_KEY_ACTIONS = tuple(
 # guide, "Secret encryption and decryption"; KMS developer guide, "How Amazon DynamoDB uses AWS KMS").
 # No function calls KMS itself. The IAM check (tests/iam) proves each is used and suffices.
 USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+READ_ACTIONS = ("kms:Decrypt",)
 # What EventBridge and CloudWatch need to publish to a topic encrypted with the key.
 PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
@@ -67,5 +68,5 @@ def allow_service_publish(key: kms.IKey, service: str) -> None:
     )
 
 
-def use_statement(key: kms.IKey) -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=list(USE_ACTIONS), resources=[key.key_arn])
+def use_statement(key: kms.IKey, *, writes_secrets: bool = True) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=list(USE_ACTIONS if writes_secrets else READ_ACTIONS), resources=[key.key_arn])

@@ -49,6 +49,6 @@ class Operations(Construct):
         storage.grant_grants(self.ops.role, *GRANT_ACTIONS)
         storage.grant_read_secret(self.ops.role, storage.app_secret_arn)
         storage.grant_table(self.ops.role, *TABLE_ACTIONS)
-        storage.grant_key(self.ops.role)
+        storage.grant_key(self.ops.role, writes_secrets=False)  # moves stages, writes no value
         events.grant_put_events(self.ops.role)
         output(self, "OpsFunctionName", self.ops.function.function_name, "Operator function (sellertoken grants)")

@@ -117,8 +117,9 @@ class Storage(Construct):
     def grant_table(self, grantee: iam.IGrantable, *actions: str) -> None:
         _add(grantee, iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions], resources=[self.table.table_arn]))
 
-    def grant_key(self, grantee: iam.IGrantable) -> None:
-        _add(grantee, use_statement(self.key))
+    def grant_key(self, grantee: iam.IGrantable, *, writes_secrets: bool = True) -> None:
+        """Use of the key through Secrets Manager and DynamoDB; a role that writes no secret value only decrypts."""
+        _add(grantee, use_statement(self.key, writes_secrets=writes_secrets))
 
 
 def _add(grantee: iam.IGrantable, statement: iam.PolicyStatement) -> None:

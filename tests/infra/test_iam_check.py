@@ -100,7 +100,7 @@ def test_with_coverage_every_grant_no_call_used_is_reported(default):
 
 
 def test_a_function_missing_from_the_registry_is_an_error(default):
-    report = check([call("ops", "dynamodb", "GetItem", TableName=TABLE)], default.json, coverage=False)
+    report = check([call("reports", "dynamodb", "GetItem", TableName=TABLE)], default.json, coverage=False)
 
     assert report.failed and "names.FUNCTION_HANDLERS" in report.errors[0]
 
