@@ -12,6 +12,7 @@ Init = wall time of `importlib.import_module("handlers.<fn>")` inside the proces
 counted), p50 over fresh processes; CPU time of the same import beside it, less disturbed by other work on
 the machine. Runs alternate between functions and variants so that load falls on all alike. Lambda's own
 bootstrap imports a few standard modules (json, logging, traceback) before the handler: they are counted here.
+A note splits what remains by library (-X importtime), for deciding what else could be left for later.
 The asset's C extensions are built for arm64; on an x86_64 machine their pure-Python fallbacks load.
 """
 
@@ -50,6 +51,25 @@ CONFIG = {
     "POWERTOOLS_METRICS_NAMESPACE": "SellerToken",
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
 }
+# Top-level modules by library, for the split of what remains once bytecode ships; a standard module is charged
+# to the library whose import loaded it.
+GROUPS = {
+    "boto3/botocore and what they load": (
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "urllib3",
+        "dateutil",
+        "jmespath",
+        "six",
+        "certifi",
+    ),
+    "Powertools": ("aws_lambda_powertools", "typing_extensions"),
+    "X-Ray SDK": ("aws_xray_sdk", "wrapt"),
+    "requests": ("requests", "charset_normalizer", "idna"),
+    "sellertoken and handlers": ("sellertoken", "handlers"),
+}
+OTHER = "before the handler (encodings, site)"
 # Runs in the measured process: the import alone, timed from inside.
 TIMED_IMPORT = """
 import importlib, json, sys, time
@@ -73,7 +93,7 @@ print(json.dumps({"compiled": sum(p.startswith(asset) for p in compiled)}))
 
 
 def run(*, quick: bool = False, runs: int | None = None) -> Section:
-    runs = runs or (3 if quick else 11)
+    runs = runs or (3 if quick else 15)
     asset, error = _asset()
     if asset is None:
         return Section(NAME, TITLE, [Row("deployed asset (infra/asset.py)", f"not built here: {error}")])
@@ -107,8 +127,8 @@ def run(*, quick: bool = False, runs: int | None = None) -> Section:
             f"{_load(load_after)} after, on {os.cpu_count()} cores shared with other work."
         )
         for fn in functions:
-            heaviest = _heaviest(python, asset, runtime, fn)
-            notes.append(f"`handlers.{fn}` with bytecode, heaviest imports (-X importtime, cumulative ms): {heaviest}")
+            split = _split(python, asset, runtime, fn)
+            notes.append(f"`handlers.{fn}` with bytecode, where the import goes (-X importtime self ms): {split}")
     return Section(NAME, TITLE, rows, notes)
 
 
@@ -176,25 +196,33 @@ def _child(python: str, root: Path, runtime: Path, fn: str, code: str, *args: st
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _heaviest(python: str, root: Path, runtime: Path, fn: str, count: int = 8) -> str:
-    done = subprocess.run(
-        [python, "-S", "-B", "-X", "importtime", "-c", f"import handlers.{fn}"],
-        env=_environment(root, runtime, fn),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tempfile.gettempdir(),
-    )
-    entries = []
-    for raw in done.stderr.splitlines():
-        if raw.startswith("import time:") and "cumulative" not in raw:
-            _, cumulative, name = raw[len("import time:") :].split("|")
+def _split(python: str, root: Path, runtime: Path, fn: str, runs: int = 3) -> str:
+    """Where the import's time goes: -X importtime self times, each standard module's charged to the library
+    whose import loaded it, median of a few runs."""
+    totals: dict[str, list[float]] = {group: [] for group in (*GROUPS, OTHER)}
+    for _ in range(runs):
+        done = subprocess.run(
+            [python, "-S", "-B", "-X", "importtime", "-c", f"import handlers.{fn}"],
+            env=_environment(root, runtime, fn),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            cwd=tempfile.gettempdir(),
+        )
+        sums = dict.fromkeys(totals, 0.0)
+        charged: dict[int, str] = {}  # depth -> group of the nearest enclosing import
+        lines = [r for r in done.stderr.splitlines() if r.startswith("import time:") and "cumulative" not in r]
+        for raw in reversed(lines):  # a parent's line follows its children's
+            own, _, name = raw[len("import time:") :].split("|")
             depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
-            if depth in (1, 2):
-                entries.append((name.strip(), int(cumulative) / 1000))
-    entries.sort(key=lambda item: item[1], reverse=True)
-    return ", ".join(f"{name} {ms:.0f}" for name, ms in entries[:count])
+            top = name.strip().split(".")[0]
+            group = next((g for g, tops in GROUPS.items() if top in tops), charged.get(depth - 1, OTHER))
+            charged[depth] = group
+            sums[group] += int(own) / 1000
+        for group, ms in sums.items():
+            totals[group].append(ms)
+    return ", ".join(f"{group} {statistics.median(ms):.0f}" for group, ms in totals.items() if statistics.median(ms))
 
 
 # -- the asset and the runtime's packages ---------------------------------------------------------------
