@@ -1,19 +1,24 @@
-"""A5. The vend handler's import time (the part of a Lambda cold start that is ours) and the asset's size.
+"""A5. Each function's init as Lambda runs it (`import handlers.<fn>`), with and without shipped bytecode.
 
-Three ways, each a fresh interpreter per run, median of several runs, `-X importtime`, summing the
-cumulative time of the top-level imports that `import handlers.vend` adds to a bare interpreter:
-- venv: `python -X importtime -c "import handlers.vend"` with this venv (Python 3.11, bytecode cached),
-  the environment as devstack sets it (tracing and metrics disabled);
-- as in Lambda: Python 3.13 (the functions' runtime) with only the built asset (infra/asset.py) and the
-  runtime's boto3/botocore/s3transfer on the path, the deployed function's environment (LAMBDA_TASK_ROOT set,
-  so Powertools' Tracer is on and patches), the runtime's own modules precompiled, and the asset compiled
-  from source on every start as it is in Lambda (the asset ships no .pyc and /var/task is read-only);
-- the same with the asset precompiled, which is what shipping .pyc files would give.
-The asset's C extensions are built for arm64; on this x86_64 machine their pure-Python fallbacks load.
+As in Lambda: a fresh interpreter of the functions' runtime (Python LAMBDA_PYTHON, infra/asset.py) per run,
+nothing on sys.path but the built asset (infra/asset.py, what CDK zips) and the runtime's own boto3/botocore/
+s3transfer (copied from this venv and compiled by that interpreter, as the Lambda runtime ships them), the
+deployed function's environment (LAMBDA_TASK_ROOT set, so Powertools' Tracer is on where a function makes one),
+and no bytecode written (`-B`, as on Lambda's read-only /var/task).
+- before: the same asset with every __pycache__ removed, which is what the asset was until it shipped bytecode:
+  every module of ours and of our dependencies is compiled from source on every cold start;
+- after: the asset as built, each module with its unchecked-hash .pyc for the runtime.
+Init = wall time of `importlib.import_module("handlers.<fn>")` inside the process (interpreter start-up not
+counted), p50 over fresh processes; CPU time of the same import beside it, less disturbed by other work on
+the machine. Runs alternate between functions and variants so that load falls on all alike. Lambda's own
+bootstrap imports a few standard modules (json, logging, traceback) before the handler: they are counted here.
+A note splits what remains by library (-X importtime), for deciding what else could be left for later.
+The asset's C extensions are built for arm64; on an x86_64 machine their pure-Python fallbacks load.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -22,137 +27,164 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from benchmarks import LAMBDAS, ROOT
+from benchmarks import ROOT
 from benchmarks.report import Row, Section
+from infra.asset import LAMBDA_PYTHON
 
 NAME = "cold_start"
-TITLE = "A5. Vend handler import time and the deployed asset's size"
+TITLE = "A5. Init time per function as Lambda runs it, and the deployed asset's size"
 AIM_SECONDS = 0.150
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-LAMBDA_PYTHON = ("/root/.pyenv/versions/3.13.0/bin/python3.13", "python3.13")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")  # what the Lambda Python runtime brings
+CACHE = ROOT / "build" / "cold-start"
 CONFIG = {
     "SELLERTOKEN_PREFIX": "sellertoken",
     "SELLERTOKEN_TABLE_NAME": "sellertoken",
     "SELLERTOKEN_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
     "SELLERTOKEN_EVENT_BUS_NAME": "sellertoken",
+    "SELLERTOKEN_REDIRECT_URI": "https://sellertoken.example.com/callback",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python{version}",
+    "POWERTOOLS_SERVICE_NAME": "sellertoken",
+    "POWERTOOLS_METRICS_NAMESPACE": "SellerToken",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
 }
+# Top-level modules by library, for the split of what remains once bytecode ships; a standard module is charged
+# to the library whose import loaded it.
+GROUPS = {
+    "boto3/botocore and what they load": (
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "urllib3",
+        "dateutil",
+        "jmespath",
+        "six",
+        "certifi",
+    ),
+    "Powertools": ("aws_lambda_powertools", "typing_extensions"),
+    "X-Ray SDK": ("aws_xray_sdk", "wrapt"),
+    "requests": ("requests", "charset_normalizer", "idna"),
+    "sellertoken and handlers": ("sellertoken", "handlers"),
+}
+OTHER = "before the handler (encodings, site)"
+# Runs in the measured process: the import alone, timed from inside.
+TIMED_IMPORT = """
+import importlib, json, sys, time
+wall, cpu = time.perf_counter(), time.process_time()
+importlib.import_module(sys.argv[1])
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
+"""
+# Runs once per function and variant, untimed: which of the asset's modules were compiled from source.
+COUNT_COMPILED = """
+import importlib, importlib.machinery, json, sys
+compiled = set()
+original = importlib.machinery.SourceFileLoader.source_to_code
+def source_to_code(self, data, path, **kwargs):
+    compiled.add(path)
+    return original(self, data, path, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+importlib.import_module(sys.argv[1])
+asset = sys.argv[2]
+print(json.dumps({"compiled": sum(p.startswith(asset) for p in compiled)}))
+"""
 
 
 def run(*, quick: bool = False, runs: int | None = None) -> Section:
-    runs = runs or (2 if quick else 7)
-    rows: list[Row] = []
-    notes: list[str] = []
-    venv_env = {
-        **CONFIG,
-        "PYTHONPATH": str(LAMBDAS),
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    venv = _import_time([str(VENV_PYTHON)], venv_env, runs)
-    rows.append(
-        Row(
-            '`python -X importtime -c "import handlers.vend"`, this venv (Python 3.11, .pyc cached, tracing off)',
-            _figure(venv),
-            "≤ 150 ms",
-            venv["median"] <= AIM_SECONDS,
-        )
-    )
-    notes.append("Heaviest imports under `handlers.vend`, venv (cumulative ms): " + _heaviest(venv))
-    notes += _xray(venv, "venv")
-
+    runs = runs or (3 if quick else 15)
     asset, error = _asset()
     if asset is None:
-        rows.append(Row("deployed asset (infra/asset.py)", f"not built here: {error}"))
-        return Section(NAME, TITLE, rows, notes)
-    size = _du(asset)
-    zipped = _zipped_size(asset)
-    rows.append(
-        Row(
-            f"deployed asset `{asset.relative_to(ROOT)}` (handlers, sellertoken, dependencies; boto3 is the runtime's)",
-            f"{size / 1e6:.2f} MB unzipped ({size:,} bytes, `du -sb` of the bundle), {zipped / 1e6:.2f} MB zipped",
-            "Lambda: ≤ 250 MB unzipped, ≤ 50 MB zipped",
-            size <= 250e6 and zipped <= 50e6,
+        return Section(NAME, TITLE, [Row("deployed asset (infra/asset.py)", f"not built here: {error}")])
+    python = _interpreter(LAMBDA_PYTHON)
+    with tempfile.TemporaryDirectory(prefix="sellertoken-cold-") as tmp:
+        before = Path(tmp) / "asset-without-bytecode"
+        shutil.copytree(asset, before, ignore=shutil.ignore_patterns("__pycache__"))
+        rows = _size_rows(before, asset)
+        if python is None:
+            missing = f"not measured: no python{LAMBDA_PYTHON} on this machine"
+            return Section(NAME, TITLE, [*rows, Row(f"init as in Lambda (Python {LAMBDA_PYTHON})", missing)])
+        runtime = _runtime_packages(python)
+        functions = sorted(p.stem for p in (asset / "handlers").glob("*.py") if p.stem != "__init__")
+        variants = {"before": before, "after": asset}
+        load_before = os.getloadavg()
+        samples: dict[tuple[str, str], list[dict]] = {(fn, v): [] for fn in functions for v in variants}
+        for _ in range(runs):
+            for fn in functions:
+                for variant, root in variants.items():
+                    samples[(fn, variant)].append(_child(python, root, runtime, fn, TIMED_IMPORT, f"handlers.{fn}"))
+        load_after = os.getloadavg()
+        notes = []
+        for fn in functions:
+            for variant, root in variants.items():
+                compiled = _child(python, root, runtime, fn, COUNT_COMPILED, f"handlers.{fn}", str(root))["compiled"]
+                rows.append(_init_row(fn, variant, samples[(fn, variant)], compiled))
+            saved = _p50(samples[(fn, "before")], "wall") - _p50(samples[(fn, "after")], "wall")
+            notes.append(f"`handlers.{fn}`: shipping bytecode saves {saved * 1000:.0f} ms of wall p50 per cold start.")
+        notes.append(
+            f"Interpreter: `{python}`; load average (1, 5, 15 min) {_load(load_before)} before the runs, "
+            f"{_load(load_after)} after, on {os.cpu_count()} cores shared with other work."
         )
-    )
-    python = next((p for p in LAMBDA_PYTHON if shutil.which(p)), None)
-    if python is None:
-        rows.append(Row("import time as in Lambda (Python 3.13)", "not measured: no python3.13 on this machine"))
-        return Section(NAME, TITLE, rows, notes)
-    cold, warm = _lambda_like(python, asset, runs)
-    rows.append(
-        Row(
-            "as in Lambda: Python 3.13, the asset alone compiled from source (no .pyc shipped), tracer on",
-            _figure(cold),
-            "≤ 150 ms",
-            cold["median"] <= AIM_SECONDS,
-        )
-    )
-    rows.append(
-        Row(
-            "as in Lambda, the asset precompiled (if it shipped .pyc for 3.13)",
-            _figure(warm),
-            "≤ 150 ms",
-            warm["median"] <= AIM_SECONDS,
-        )
-    )
-    notes += _xray(cold, "as in Lambda, from source")
-    notes.append(
-        f"Shipping the asset's bytecode would save {(cold['median'] - warm['median']) * 1000:.0f} ms per cold start: "
-        "infra/asset.py installs with --no-compile and leaves __pycache__ out, and Lambda cannot write it."
-    )
-    notes.append(
-        "Heaviest imports under `handlers.vend`, as in Lambda, from source (cumulative ms): " + _heaviest(cold)
-    )
+        for fn in functions:
+            split = _split(python, asset, runtime, fn)
+            notes.append(f"`handlers.{fn}` with bytecode, where the import goes (-X importtime self ms): {split}")
     return Section(NAME, TITLE, rows, notes)
 
 
-def _figure(result: dict) -> str:
-    low, high = min(result["runs"]), max(result["runs"])
-    return f"{result['median'] * 1000:.0f} ms median of {len(result['runs'])} runs ({low * 1000:.0f}-{high * 1000:.0f})"
+def _init_row(fn: str, variant: str, samples: list[dict], compiled: int) -> Row:
+    after = variant == "after"
+    label = "after: the asset as built, with bytecode" if after else "before: the asset without bytecode"
+    wall = sorted(s["wall"] for s in samples)
+    return Row(
+        f"init `import handlers.{fn}`, Python {LAMBDA_PYTHON} as in Lambda, {label}",
+        f"wall p50 {_p50(samples, 'wall') * 1000:.0f} ms (best {wall[0] * 1000:.0f}, worst {wall[-1] * 1000:.0f}), "
+        f"CPU p50 {_p50(samples, 'cpu') * 1000:.0f} ms; {compiled} of the asset's files compiled from source per "
+        f"start; {len(samples)} fresh processes",
+        "≤ 150 ms wall p50" if after else "—",
+        _p50(samples, "wall") <= AIM_SECONDS if after else None,
+    )
 
 
-def _xray(result: dict, where: str) -> list[str]:
-    """How much of the import is the X-Ray SDK, which Powertools' Tracer pulls in at module load."""
-    seconds = sum(c for name, c in result["all"] if name.split(".")[0] == "aws_xray_sdk")
-    if not seconds:
-        return []
-    share = seconds / result["median"] * 100
-    return [
-        f"{where}: the X-Ray SDK (aws_xray_sdk, its recorder and its patches) takes {seconds * 1000:.0f} ms, "
-        f"{share:.0f}% of the import; it comes from the `Tracer()` that sellertoken/observability.py creates at "
-        "import (its recorder builds botocore clients for X-Ray sampling), and the vend handler never traces."
-    ]
+def _p50(samples: list[dict], key: str) -> float:
+    return statistics.median(s[key] for s in samples)
 
 
-def _heaviest(result: dict, count: int = 8) -> str:
-    return ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in result["heaviest"][:count])
+def _load(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in load)
 
 
-# -- -X importtime --------------------------------------------------------------------------------
+# -- the processes ---------------------------------------------------------------------------------
 
 
-def _parse(stderr: str) -> list[tuple[int, str, float]]:
-    """(depth, module, cumulative seconds) for each `import time:` line."""
-    entries = []
-    for raw in stderr.splitlines():
-        if not raw.startswith("import time:") or "cumulative" in raw:
-            continue
-        _, cumulative, name = raw[len("import time:") :].split("|")
-        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
-        entries.append((depth, name.strip(), int(cumulative) / 1e6))
-    return entries
+def _interpreter(version: str) -> str | None:
+    """A CPython of the runtime's version that runs: pyenv's, or one on PATH (a pyenv shim may not run)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"), reverse=True)]
+    candidates += [found for found in [shutil.which(f"python{version}")] if found]
+    for candidate in candidates:
+        probe = [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2], sys.implementation.name)"]
+        done = subprocess.run(probe, capture_output=True, text=True, check=False)
+        if done.returncode == 0 and done.stdout.split() == [version, "cpython"]:
+            return candidate
+    return None
 
 
-def _once(command: list[str], env: dict[str, str], code: str) -> list[tuple[int, str, float]]:
+def _environment(root: Path, runtime: Path, fn: str) -> dict[str, str]:
+    env = {key: value.format(version=LAMBDA_PYTHON) for key, value in CONFIG.items()}
+    return {
+        **env,
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": f"{root}{os.pathsep}{runtime}",
+        "LAMBDA_TASK_ROOT": str(root),
+        "AWS_LAMBDA_FUNCTION_NAME": f"sellertoken-{fn}",
+    }
+
+
+def _child(python: str, root: Path, runtime: Path, fn: str, code: str, *args: str) -> dict:
     done = subprocess.run(
-        [*command, "-X", "importtime", "-c", code],
-        env=env,
+        [python, "-S", "-B", "-c", code, *args],
+        env=_environment(root, runtime, fn),
         capture_output=True,
         text=True,
         timeout=120,
@@ -160,31 +192,40 @@ def _once(command: list[str], env: dict[str, str], code: str) -> list[tuple[int,
         cwd=tempfile.gettempdir(),
     )
     if done.returncode != 0:
-        raise RuntimeError(f"import failed ({' '.join(command)}):\n{done.stderr[-3000:]}")
-    return _parse(done.stderr)
+        raise RuntimeError(f"import of handlers.{fn} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _import_time(command: list[str], env: dict[str, str], runs: int) -> dict:
-    env = {"PATH": os.environ.get("PATH", ""), **env}
-    baseline = {name for depth, name, _ in _once(command, env, "pass") if depth == 0}
-    totals, last = [], []
+def _split(python: str, root: Path, runtime: Path, fn: str, runs: int = 3) -> str:
+    """Where the import's time goes: -X importtime self times, each standard module's charged to the library
+    whose import loaded it, median of a few runs."""
+    totals: dict[str, list[float]] = {group: [] for group in (*GROUPS, OTHER)}
     for _ in range(runs):
-        entries = _once(command, env, "import handlers.vend")
-        totals.append(sum(c for depth, name, c in entries if depth == 0 and name not in baseline))
-        last = entries
-    children = [(name, c) for depth, name, c in last if depth in (1, 2)]
-    heaviest = sorted(children, key=lambda item: item[1], reverse=True)
-    # Outermost entries only, so that nested X-Ray modules are not counted twice.
-    outermost, inside = [], None
-    for depth, name, c in reversed(last):  # a parent's line follows its children's
-        if inside is not None and depth > inside:
-            continue
-        inside = depth if name.split(".")[0] == "aws_xray_sdk" else None
-        outermost.append((name, c))
-    return {"median": statistics.median(totals), "runs": totals, "heaviest": heaviest, "all": outermost}
+        done = subprocess.run(
+            [python, "-S", "-B", "-X", "importtime", "-c", f"import handlers.{fn}"],
+            env=_environment(root, runtime, fn),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            cwd=tempfile.gettempdir(),
+        )
+        sums = dict.fromkeys(totals, 0.0)
+        charged: dict[int, str] = {}  # depth -> group of the nearest enclosing import
+        lines = [r for r in done.stderr.splitlines() if r.startswith("import time:") and "cumulative" not in r]
+        for raw in reversed(lines):  # a parent's line follows its children's
+            own, _, name = raw[len("import time:") :].split("|")
+            depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+            top = name.strip().split(".")[0]
+            group = next((g for g, tops in GROUPS.items() if top in tops), charged.get(depth - 1, OTHER))
+            charged[depth] = group
+            sums[group] += int(own) / 1000
+        for group, ms in sums.items():
+            totals[group].append(ms)
+    return ", ".join(f"{group} {statistics.median(ms):.0f}" for group, ms in totals.items() if statistics.median(ms))
 
 
-# -- the asset --------------------------------------------------------------------------------------
+# -- the asset and the runtime's packages ---------------------------------------------------------------
 
 
 def _asset() -> tuple[Path | None, str]:
@@ -194,6 +235,41 @@ def _asset() -> tuple[Path | None, str]:
         return build_lambda_asset(), ""
     except Exception as exc:  # noqa: BLE001 - reported instead of the figure
         return None, f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _runtime_packages(python: str) -> Path:
+    """boto3, botocore and s3transfer of this venv, compiled by `python` once (cached in build/cold-start/)."""
+    import boto3
+
+    site = Path(boto3.__file__).resolve().parent.parent
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.implementation.cache_tag)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    final = CACHE / f"runtime-{version}-boto3-{boto3.__version__}"
+    if final.is_dir():
+        return final
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="runtime-tmp-", dir=CACHE))
+    for name in RUNTIME_PROVIDED:
+        shutil.copytree(site / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(tmp)], check=True, capture_output=True)
+    tmp.rename(final)
+    return final
+
+
+def _size_rows(before: Path, after: Path) -> list[Row]:
+    rows = []
+    for label, folder in (("without bytecode (before)", before), ("with bytecode (as built)", after)):
+        size, zipped = _du(folder), _zipped_size(folder)
+        rows.append(
+            Row(
+                f"deployed asset {label}: handlers, sellertoken, dependencies (boto3 is the runtime's)",
+                f"{size / 1e6:.2f} MB unzipped (`du -sb`), {zipped / 1e6:.2f} MB zipped",
+                "Lambda: ≤ 250 MB unzipped, ≤ 50 MB zipped",
+                size <= 250e6 and zipped <= 50e6,
+            )
+        )
+    return rows
 
 
 def _du(folder: Path) -> int:
@@ -214,32 +290,3 @@ def _zipped_size(folder: Path) -> int:
                 if path.is_file():
                     archive.write(path, path.relative_to(folder))
         return target.stat().st_size
-
-
-def _lambda_like(python: str, asset: Path, runs: int) -> tuple[dict, dict]:
-    """Import times with sys.path = [asset, runtime packages], Lambda's environment, pyc in a private prefix."""
-    site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
-    with tempfile.TemporaryDirectory(prefix="sellertoken-bench-") as tmp:
-        runtime = Path(tmp) / "runtime"
-        runtime.mkdir()
-        for name in RUNTIME_PROVIDED:
-            (runtime / name).symlink_to(site / name)
-        prefix = Path(tmp) / "pycache"
-        env = {
-            **CONFIG,
-            "PYTHONPATH": f"{asset}{os.pathsep}{runtime}",
-            "PYTHONPYCACHEPREFIX": str(prefix),
-            "LAMBDA_TASK_ROOT": str(asset),
-            "AWS_LAMBDA_FUNCTION_NAME": "sellertoken-vend",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "POWERTOOLS_SERVICE_NAME": "sellertoken",
-            "POWERTOOLS_METRICS_NAMESPACE": "SellerToken",
-            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
-        }
-        command = [python, "-S"]
-        _once(command, {"PATH": os.environ.get("PATH", ""), **env}, "import handlers.vend")  # fills the prefix
-        warm = _import_time([*command, "-B"], env, runs)
-        mirror = prefix / str(asset).lstrip(os.sep)
-        shutil.rmtree(mirror, ignore_errors=True)  # the asset's bytecode goes; stdlib and boto3 keep theirs
-        cold = _import_time([*command, "-B"], env, runs)
-    return cold, warm

@@ -10,12 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.asset import LAMBDA_PYTHON
 from infra.checks import acknowledge
 from sellertoken import names
 
-# Newest runtime the handlers are tested on (pyenv 3.13) and the asset's wheels are built for
-# (infra/asset.py); Lambda supports it until 2029. Bump together with asset.PIP_TARGET_ARGS.
-RUNTIME = lambda_.Runtime.PYTHON_3_13
+# infra/asset.py's LAMBDA_PYTHON, the one place the version is set: the asset's wheels and bytecode are
+# built for it. CDK's own constant, so that a version CDK does not know fails here.
+RUNTIME: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + LAMBDA_PYTHON.replace(".", "_"))
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -80,8 +81,8 @@ class SellerTokenFunction(Construct):
         acknowledge(
             self.function,
             "AwsSolutions-L1",
-            "Python 3.13 is the newest runtime the code is tested on and the asset's wheels are built "
-            "for; Lambda supports it until 2029. See RUNTIME in infra/function.py.",
+            f"Python {LAMBDA_PYTHON} is the newest runtime the code is tested on and the asset's wheels and "
+            "bytecode are built for. See LAMBDA_PYTHON in infra/asset.py.",
         )
 
     def add_to_policy(self, *statements: iam.PolicyStatement) -> None:

@@ -4,10 +4,10 @@ errors only. Read timeouts are retried only where the request is idempotent in e
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT = (2.0, 5.0)  # connect, read (seconds)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -15,6 +15,11 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 @functools.cache
 def session(*, retry_reads: bool) -> requests.Session:
+    # requests loads with the first call to Amazon, not at cold start: most invocations answer from a cache.
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
     retry = Retry(
         total=3,
         connect=3,

@@ -7,8 +7,7 @@ exchange does not retry a read timeout: the one-time code may already be spent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import requests
+from typing import TYPE_CHECKING
 
 from sellertoken import appcreds, httpclient
 from sellertoken.errors import (
@@ -17,6 +16,9 @@ from sellertoken.errors import (
     LwaError,
     UpstreamUnavailable,
 )
+
+if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.session), not at cold start
+    import requests
 
 DEFAULT_EXPIRES_IN = 3600
 MAX_TOKEN_BYTES = 2048
@@ -77,6 +79,8 @@ class LwaClient:
             return self._post(form, fresh, retry_reads)
 
     def _post(self, form: dict[str, str], creds: appcreds.AppCredentials, retry_reads: bool) -> LwaToken:
+        import requests  # for the except clause below; httpclient.session() loads it
+
         body = {**form, "client_id": creds.client_id, "client_secret": creds.client_secret}
         try:
             response = httpclient.session(retry_reads=retry_reads).post(

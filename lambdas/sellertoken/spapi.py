@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import requests
-
 from sellertoken import httpclient
 from sellertoken.errors import InvalidRequest, UpstreamUnavailable
 from sellertoken.lwa import DEFAULT_EXPIRES_IN, LwaToken
@@ -19,6 +17,8 @@ class AccessTokenRejected(Exception):
 def create_restricted_data_token(
     endpoint: str, access_token: str, resources: list[dict], target_application: str | None
 ) -> LwaToken:
+    import requests  # loaded with the first call to Amazon, not at cold start (httpclient.session)
+
     body: dict = {"restrictedResources": resources}
     if target_application:
         body["targetApplication"] = target_application
