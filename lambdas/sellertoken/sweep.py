@@ -8,6 +8,8 @@ itself, so every grant is checked once per run however many there are.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import math
 import threading
@@ -25,9 +27,9 @@ from sellertoken import appcreds, aws, events, grants, names
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
+    BrokerFault,
     GrantNotFound,
     GrantRevoked,
-    LwaError,
     UpstreamUnavailable,
 )
 from sellertoken.observability import count, logger
@@ -123,11 +125,12 @@ class Sweep:
             ThreadPoolExecutor(max_workers=self.config.sweep_concurrency) as pool,
             ThreadPoolExecutor(max_workers=1) as lister,
         ):
-            listing = lister.submit(grants.list_page, self.config.prefix, cursor.next_token, self.page_size)
+            # Workers carry this invocation's context, its deadline (deadline.py) included.
+            listing = lister.submit(_carried(grants.list_page), self.config.prefix, cursor.next_token, self.page_size)
             while True:
                 page, following = listing.result()
                 if following:  # list the next page while this one is checked
-                    listing = lister.submit(grants.list_page, self.config.prefix, following, self.page_size)
+                    listing = lister.submit(_carried(grants.list_page), self.config.prefix, following, self.page_size)
                 for listed in page[cursor.offset :]:
                     free.acquire()  # submit only when a worker is free, so the time check stays current
                     if self._abort or (started_here and remaining_seconds() < margin):
@@ -135,7 +138,7 @@ class Sweep:
                         out_of_time = not self._abort
                         break
                     started_here += 1
-                    pool.submit(self._check, listed, cursor.run_id).add_done_callback(finished)
+                    pool.submit(_carried(self._check), listed, cursor.run_id).add_done_callback(finished)
                     cursor.offset += 1
                 if out_of_time or self._abort or not following:
                     break
@@ -170,7 +173,7 @@ class Sweep:
             with self._lock:
                 self._abort = "app_credentials_rejected"
             return "not_checked"
-        except (UpstreamUnavailable, LwaError) as error:
+        except (UpstreamUnavailable, BrokerFault) as error:  # an outage, or a fault of ours: never a revocation
             self._record_failure(listed, run_id, error)
             self._remind(listed)
             return FAILING
@@ -317,6 +320,11 @@ class Sweep:
             ddb.put_item(
                 TableName=self.config.table_name, Item={**item, names.TABLE_PARTITION_KEY: {"S": "sweep#latest"}}
             )
+
+
+def _carried(function: Callable) -> Callable:
+    """`function`, to run on a worker thread with this thread's context variables (the deadline among them)."""
+    return functools.partial(contextvars.copy_context().run, function)
 
 
 def cursor_payload(cursor: Cursor) -> dict:

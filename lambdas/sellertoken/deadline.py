@@ -1,0 +1,82 @@
+"""The time an invocation has left to answer, set once per invocation from the Lambda context.
+
+It travels in a context variable, so that the HTTP calls to Amazon (httpclient.py), the AWS calls
+(aws.py) and the refresh-lease wait (vending.py) size their timeouts and retries from it without every
+signature passing it along. Outside an invocation (CLI, benchmarks, most tests) there is no deadline.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from sellertoken.errors import UpstreamUnavailable
+
+# Kept back from the function's timeout to raise, log and send the answer: a tenth of the time, at
+# most half a second (Lambda serializes an answer in microseconds; the rest absorbs scheduling).
+RESERVE_SECONDS = 0.5
+RESERVE_FRACTION = 0.1
+
+
+class HasRemainingTime(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The monotonic instant by which the handler must have returned (math.inf: none)."""
+
+    at: float = math.inf
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def require(self, seconds: float, what: str) -> None:
+        """Refuse to start `what` unless it can finish in time: a call that cannot finish helps nobody."""
+        if self.remaining() < seconds:
+            raise UpstreamUnavailable(f"no time left before the function's deadline to {what}")
+
+
+NONE = Deadline()
+_current: contextvars.ContextVar[Deadline] = contextvars.ContextVar("sellertoken_deadline", default=NONE)
+
+
+def current() -> Deadline:
+    return _current.get()
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[Deadline]:
+    """Everything inside must be done `seconds` from now (less the reserve)."""
+    reserve = min(RESERVE_SECONDS, RESERVE_FRACTION * seconds)
+    limit = Deadline(time.monotonic() + seconds - reserve)
+    token = _current.set(limit)
+    try:
+        yield limit
+    finally:
+        _current.reset(token)
+
+
+def of_invocation(context: HasRemainingTime) -> AbstractContextManager[Deadline]:
+    """The invocation's deadline, from what the Lambda context says is left."""
+    return within(context.get_remaining_time_in_millis() / 1000)
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def bounded(handler: Handler) -> Handler:
+    """Decorates a Lambda handler `(event, context)`: it runs within its invocation's deadline."""
+
+    @functools.wraps(handler)
+    def run(event: Any, context: HasRemainingTime) -> Any:
+        with of_invocation(context):
+            return handler(event, context)
+
+    return run  # type: ignore[return-value]
