@@ -22,6 +22,9 @@ from sellertoken.errors import UpstreamUnavailable
 # most half a second (Lambda serializes an answer in microseconds; the rest absorbs scheduling).
 RESERVE_SECONDS = 0.5
 RESERVE_FRACTION = 0.1
+# What "now" is for deadlines, and how a backoff waits: tests advance the clock instead of waiting.
+clock = time.monotonic
+pause = time.sleep
 
 
 class HasRemainingTime(Protocol):
@@ -35,7 +38,7 @@ class Deadline:
     at: float = math.inf
 
     def remaining(self) -> float:
-        return self.at - time.monotonic()
+        return self.at - clock()
 
     def require(self, seconds: float, what: str) -> None:
         """Refuse to start `what` unless it can finish in time: a call that cannot finish helps nobody."""
@@ -51,11 +54,19 @@ def current() -> Deadline:
     return _current.get()
 
 
-@contextmanager
-def within(seconds: float) -> Iterator[Deadline]:
+def within(seconds: float) -> AbstractContextManager[Deadline]:
     """Everything inside must be done `seconds` from now (less the reserve)."""
     reserve = min(RESERVE_SECONDS, RESERVE_FRACTION * seconds)
-    limit = Deadline(time.monotonic() + seconds - reserve)
+    return _scoped(Deadline(clock() + seconds - reserve))
+
+
+def leaving(seconds: float) -> AbstractContextManager[Deadline]:
+    """Everything inside must end `seconds` before the current deadline: time kept for what follows."""
+    return _scoped(Deadline(current().at - seconds))
+
+
+@contextmanager
+def _scoped(limit: Deadline) -> Iterator[Deadline]:
     token = _current.set(limit)
     try:
         yield limit

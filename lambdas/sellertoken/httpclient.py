@@ -49,6 +49,10 @@ class DeadlineRetry(Retry):
             raise MaxRetryError(kwargs.get("_pool"), url or "", reason)
         return following
 
+    def sleep(self, response: Any = None) -> None:
+        # The backoff only (Retry-After is not honoured here), through deadline.pause like every wait.
+        deadline.pause(self.get_backoff_time())
+
 
 def timeout() -> Timeout:
     """The timeout to pass on every request to Amazon; refuses when no attempt fits before the deadline."""

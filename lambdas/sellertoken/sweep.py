@@ -23,7 +23,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from sellertoken import appcreds, aws, events, grants, names
+from sellertoken import appcreds, aws, deadline, events, grants, names
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -164,7 +164,11 @@ class Sweep:
         try:
             grant = grants.read_listed(self.config.prefix, listed)
             self.limiter.wait()
-            self.vendor.refresh_grant(grant, detected_by="sweep")
+            # A hanging LWA must leave this invocation the time to record the failure and report: the
+            # margin, or half of what is left when an invocation starts with less than the margin.
+            keep = min(float(self.config.sweep_time_margin_seconds), deadline.current().remaining() / 2)
+            with deadline.leaving(keep):
+                self.vendor.refresh_grant(grant, detected_by="sweep")
         except GrantRevoked:
             return REVOKED
         except GrantNotFound:
