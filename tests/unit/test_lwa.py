@@ -298,6 +298,26 @@ def test_lasting_503_is_upstream_unavailable_after_four_attempts(sim, lwa):
     assert token_calls(sim, "refresh_token") == 4
 
 
+def test_503s_are_retried_only_while_the_deadline_leaves_time_for_the_backoff_and_an_attempt(sim, lwa, monkeypatch):
+    # Given LWA answers 503 to everything, and an invocation with 1.5 s (1.35 s after the reserve) whose
+    # backoffs (0, 0.4, 0.8 s) move its clock instead of waiting
+    from sellertoken import deadline
+    from tests.faults.conftest import Clock
+
+    clock = Clock()
+    monkeypatch.setattr(deadline, "clock", clock)
+    monkeypatch.setattr(deadline, "pause", clock.advance)
+    grant = granted(sim, lwa)
+    sim.set_fault("token", status=503)
+
+    # When a grant is refreshed
+    with deadline.within(1.5), pytest.raises(UpstreamUnavailable):
+        lwa.refresh(grant.refresh_token)
+
+    # Then the third backoff (0.8 s) and a fourth attempt did not fit: three attempts, not four
+    assert token_calls(sim, "refresh_token") == 3
+
+
 def test_429_is_retried(sim, lwa):
     grant = granted(sim, lwa)
     sim.set_fault("token", status=429, count=1)
