@@ -75,6 +75,12 @@ class Monitoring(Construct):
             1,
             "LWA rejected the app's client id or secret: fix the app secret (no seller is affected)",
         )
+        self._alarm(
+            "BrokerFault",
+            app_metric(names.METRIC_BROKER_FAULT),
+            1,
+            "A vend answered BrokerFault: a missing permission, key, table or app secret, or a bug (see its log)",
+        )
         self.sweep_missing = cloudwatch.Alarm(
             self,
             "SweepNotCompleted",

@@ -31,6 +31,19 @@ def test_rejected_app_credentials_alarm_on_the_first_occurrence(default):
     )
 
 
+def test_a_broker_fault_alarms_on_the_first_occurrence(default):
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": names.METRICS_NAMESPACE,
+            "MetricName": names.METRIC_BROKER_FAULT,
+            "Dimensions": [{"Name": "service", "Value": names.SERVICE_NAME}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+
+
 def test_a_sweep_missing_for_two_periods_alarms_even_without_data(full):
     full.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",

@@ -27,11 +27,11 @@ def test_outside_an_invocation_there_is_no_deadline():
     assert math.isinf(deadline.current().remaining())
 
 
-def test_a_deadline_keeps_a_tenth_of_the_time_in_reserve_at_most_half_a_second(clock):
+def test_a_deadline_keeps_a_tenth_of_the_time_in_reserve_at_most_a_second(clock):
     with deadline.within(2.0) as short:
         assert 1.79 < short.remaining() <= 1.8
     with deadline.within(30.0) as deployed:
-        assert 29.49 < deployed.remaining() <= 29.5
+        assert 28.99 < deployed.remaining() <= 29.0
 
 
 def test_leaving_ends_the_inner_work_earlier_and_restores_the_deadline(clock):
