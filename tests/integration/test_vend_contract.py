@@ -9,7 +9,7 @@ import pytest
 from devstack.lambda_context import LocalLambdaContext
 from sellertoken import names
 from sellertoken.config import get_config
-from sellertoken.errors import CONTRACT, BrokerFault
+from sellertoken.errors import CONTRACT, BrokerFault, GrantRevoked
 
 TOKEN_IN_A_BUG = "Atza|" + "leaked" * 10
 
@@ -70,3 +70,28 @@ def test_a_payload_that_is_not_an_object_is_an_invalid_request(handler):
         with pytest.raises(Exception) as raised:
             invoke(module, payload)
         assert type(raised.value).__name__ == "InvalidRequest" and type(raised.value) in CONTRACT
+
+
+def test_a_revocation_that_cannot_be_recorded_still_answers_grant_revoked(handler, authorize, aws):
+    # Given a seller who removed the app, and Secrets Manager refusing to tag the grant
+    from botocore.awsrequest import AWSResponse
+
+    from sellertoken import aws as aws_clients
+
+    module, _ = handler
+    seller = authorize()
+    aws.amazon.revoke(seller)
+    refused = {"Error": {"Code": "AccessDeniedException", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    answer = (AWSResponse("https://refused.invalid/", 400, {}, None), refused)
+    aws_clients.client("secretsmanager").meta.events.register_first(
+        "before-call.secrets-manager.TagResource", lambda **_: answer
+    )
+
+    # When a vend finds out from LWA
+    with pytest.raises(GrantRevoked):
+        invoke(module, {"selling_partner_id": seller, "region": "na"})
+
+    # Then the caller hears LWA's answer; the grant is not flagged (the next sweep does it), nothing is announced
+    _, tags = aws.grant("na", seller)
+    assert tags[names.TAG_STATUS] == names.STATUS_ACTIVE
+    assert [e for e in aws.events() if e["detail-type"] == names.EVENT_GRANT_REVOKED] == []
