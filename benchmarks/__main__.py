@@ -12,7 +12,7 @@ from benchmarks import report
 
 GROUPS = {
     "consent": ("consent",),
-    "vend": ("vend_memory", "vend_remote", "stampede", "fleet", "cold_start", "revocation"),
+    "vend": ("vend_memory", "vend_remote", "stampede", "fleet", "cold_start", "revocation", "lwa_hang"),
     "sweep": ("sweep",),
 }
 SCENARIOS = report.ORDER

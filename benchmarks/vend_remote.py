@@ -212,7 +212,7 @@ def _measure(shared_seller: str, cold: list[tuple[str, str]], shared_n: int) -> 
             "lease_put": lambda: ddb.put_item(**lease(lease_key, owner)),
             "describe": lambda: sm.describe_secret(SecretId=name),
             "get_value": lambda: sm.get_secret_value(SecretId=name),
-            "lwa": lambda: post(config.lwa_endpoint, data=form, headers=headers, timeout=httpclient.TIMEOUT).json(),
+            "lwa": lambda: post(config.lwa_endpoint, data=form, headers=headers, timeout=httpclient.timeout()).json(),
             "token_put": lambda: ddb.put_item(TableName=table, Item=token),
             "lease_delete": lambda: ddb.delete_item(
                 TableName=table,

@@ -140,6 +140,7 @@ class _Fault:
     hang: bool
     remaining: int | None
     cleared: threading.Event
+    error: str | None = None
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -429,8 +430,10 @@ class AmazonSimulator:
         status: int | None = None,
         hang: bool = False,
         count: int | None = None,
+        error: str | None = None,
     ) -> None:
-        """Make `endpoint` slow, failing or hanging; with defaults only, clear its fault."""
+        """Make `endpoint` slow, failing or hanging; with defaults only, clear its fault. `error` says what a
+        failing answer carries: LWA's `error` code (token endpoint) or SP-API's error `details` (others)."""
         if endpoint not in FAULT_ENDPOINTS:
             raise ValueError(f"endpoint must be one of {sorted(FAULT_ENDPOINTS)}")
         if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
@@ -439,12 +442,14 @@ class AmazonSimulator:
             raise ValueError("status must be an HTTP error status (400-599)")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer or None")
+        if error is not None and (status is None or not isinstance(error, str) or not 0 < len(error) <= 200):
+            raise ValueError("error must be a short string, given with a status")
         with self._lock:
             self._faults.pop(endpoint, None)
             self._fault_cleared[endpoint].set()
             cleared = self._fault_cleared[endpoint] = threading.Event()
             if latency_ms or status is not None or hang:
-                self._faults[endpoint] = _Fault(latency_ms, status, bool(hang), count, cleared)
+                self._faults[endpoint] = _Fault(latency_ms, status, bool(hang), count, cleared, error)
 
     def refresh_tokens(self, selling_partner_id: str) -> list[str]:
         with self._lock:
@@ -475,19 +480,23 @@ class AmazonSimulator:
 
     def _fault_status(self, endpoint: str) -> int | None:
         """Applies the endpoint's fault (latency, hang); returns the status to answer with, if any."""
+        return self._fault_answer(endpoint)[0]
+
+    def _fault_answer(self, endpoint: str) -> tuple[int | None, str | None]:
+        """Applies the endpoint's fault (latency, hang); returns the status to answer with and its error."""
         with self._lock:
             fault = self._faults.get(endpoint)
             if fault is None:
-                return None
+                return None, None
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     del self._faults[endpoint]
         if fault.latency_ms and fault.cleared.wait(fault.latency_ms / 1000):
-            return None
+            return None, None
         if fault.hang and fault.cleared.wait(HANG_SECONDS):
-            return 503 if self._stopping.is_set() else None
-        return fault.status
+            return (503, None) if self._stopping.is_set() else (None, None)
+        return fault.status, fault.error
 
     def _issue_access(self, prefix: str, kind: str, seller: str | None, ttl: int, resources=()) -> str:
         token = prefix + secrets.token_urlsafe(225)
@@ -602,8 +611,11 @@ class AmazonSimulator:
         grant_type = params.get("grant_type") if isinstance(params, dict) else None
         if grant_type in ("authorization_code", "refresh_token", "client_credentials"):
             self._count(f"token.{grant_type}")
-        status = self._fault_status("token")
+        status, error = self._fault_answer("token")
         if status is not None:
+            if error is not None:
+                # Any code the SDKs know (reference §2 "Error codes", MODELS LWAExceptionErrorCode) or one they do not.
+                return _lwa_error(status, error, "The request was refused.")
             if status == 503:
                 return _lwa_error(503, "temporarily_unavailable", "The service is temporarily unavailable.")
             if status == 429:
@@ -679,14 +691,20 @@ class AmazonSimulator:
     # ------------------------------------------------------------------ SP-API
 
     def _sp_fault(self, endpoint: str) -> None:
-        status = self._fault_status(endpoint)
+        status, error = self._fault_answer(endpoint)
         if status is None:
             return
+        if status == 403:
+            # Unauthorized with Amazon's details: empty for a missing role or the wrong region, or e.g.
+            # "The LWA secret token you provided has expired." (reference §3, models#4825, models#4489).
+            raise _Reply(_denied(error or ""))
+        if status == 404:
+            raise _Reply(_sp_error(404, "NotFound", "The requested resource was not found."))
         if status == 429:
             raise _Reply(_sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource."))
         if status >= 500:
             raise _Reply(_sp_error(status, "InternalFailure", "We encountered an internal error. Please try again."))
-        raise _Reply(_sp_error(status, "InvalidInput", "The request is invalid."))
+        raise _Reply(_sp_error(status, "InvalidInput", error or "The request is invalid."))
 
     def _authorize(self, request: Request, *, rdt_ok: bool = False) -> _AccessToken:
         """The record of the request's x-amz-access-token, or a 403 reply with Amazon's details text."""
@@ -812,7 +830,7 @@ class AmazonSimulator:
 
     def _control_fault(self, request: Request) -> Response:
         body = self._control_body(request)
-        options = {name: body[name] for name in ("latency_ms", "status", "hang", "count") if name in body}
+        options = {name: body[name] for name in ("latency_ms", "status", "hang", "count", "error") if name in body}
         if options.get("latency_ms") is None:
             options["latency_ms"] = 0
         if not isinstance(options.get("hang", False), bool):

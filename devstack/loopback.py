@@ -67,6 +67,12 @@ def refuse(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str]
     request.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when 20 invocations arrive at once; Lambda takes them.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     def __init__(self, serve: Callable[[BaseHTTPRequestHandler], None], *, host: str, port: int, name: str) -> None:
         class RequestHandler(BaseHTTPRequestHandler):
@@ -80,8 +86,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:  # quiet: URLs carry codes and states
                 return
 
-        self.server = ThreadingHTTPServer((host, port), RequestHandler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), RequestHandler)
         self.base_url = f"http://{host}:{self.server.server_address[1]}"
         self.name = name
         self._thread: threading.Thread | None = None

@@ -97,6 +97,12 @@ class Monitoring(Construct):
             "A consent tried to land a refresh token on another account's grant and was refused: read the "
             "Seller Consent Refused event (seller, reason, references)",
         )
+        self._alarm(
+            "BrokerFault",
+            app_metric(names.METRIC_BROKER_FAULT),
+            1,
+            "A vend answered BrokerFault: a missing permission, key, table or app secret, or a bug (see its log)",
+        )
         self.sweep_missing = cloudwatch.Alarm(
             self,
             "SweepNotCompleted",

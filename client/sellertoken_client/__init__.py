@@ -8,6 +8,7 @@ from sellertoken_client.broker import Token, TokenBroker, default_broker, get_ac
 from sellertoken_client.errors import (
     AppCredentialsRejected,
     BrokerError,
+    BrokerFault,
     GrantNotFound,
     GrantRevoked,
     InvalidRequest,
@@ -18,6 +19,7 @@ from sellertoken_client.errors import (
 __all__ = [
     "AppCredentialsRejected",
     "BrokerError",
+    "BrokerFault",
     "GrantNotFound",
     "GrantRevoked",
     "InvalidRequest",

@@ -41,12 +41,14 @@ SWEEP_WAIT_SECONDS = 20 * 60
 REGIONS = ("na", "eu", "fe")
 EXIT_FAILURE = 1  # BrokerError: anything not listed below
 EXIT_USAGE = 2  # bad arguments (argparse) or no local stack to talk to
+# One per errorType of the vend contract (lambdas/sellertoken/errors.py; tests/unit/test_contract.py).
 EXIT_CODES = {
     "InvalidRequest": 3,
     "GrantNotFound": 4,
     "GrantRevoked": 5,
     "AppCredentialsRejected": 6,
     "UpstreamUnavailable": 7,
+    "BrokerFault": 8,
 }
 
 

@@ -1,16 +1,20 @@
 """The broker's errors on the caller's side: the vend function's `errorType`s mapped back to exceptions.
 
-The names are the broker's own (lambdas/sellertoken/errors.py), so `except GrantRevoked` reads the same
-on both sides and Step Functions' Retry/Catch names match.
+The names are the broker's own (the contract in lambdas/sellertoken/errors.py), so `except GrantRevoked`
+reads the same on both sides and Step Functions' Retry/Catch names match. A copy, because this package
+installs without the broker's code: tests/unit/test_contract.py fails the build when a name, a
+`retryable` flag or a CLI exit code differs from the contract.
 """
 
 from __future__ import annotations
 
 
 class SellerTokenError(Exception):
-    """Base of every error the client raises; `error_type` is Lambda's errorType (or the AWS error code)."""
+    """Base of every error the client raises; `error_type` is Lambda's errorType (or the AWS error code).
+    `retryable` says whether the same call may succeed later without anyone fixing anything."""
 
     error_type: str = "SellerTokenError"
+    retryable: bool = False
 
     def __init__(self, message: str, *, error_type: str | None = None) -> None:
         super().__init__(message)
@@ -18,7 +22,7 @@ class SellerTokenError(Exception):
 
 
 class InvalidRequest(SellerTokenError):
-    """The request is malformed; the message names the field."""
+    """The request is malformed (the message names the field), or Amazon refused what it asks for: fix the call."""
 
 
 class GrantNotFound(SellerTokenError):
@@ -30,11 +34,17 @@ class GrantRevoked(SellerTokenError):
 
 
 class AppCredentialsRejected(SellerTokenError):
-    """LWA rejected the application's own client id or secret: no seller is at fault."""
+    """Amazon rejected the application's own client id or secret: no seller is at fault; the operators fix it."""
 
 
 class UpstreamUnavailable(SellerTokenError):
-    """Amazon did not answer usefully even after the broker's retries: try again later."""
+    """Amazon or an AWS service failed transiently, or did not answer in time: retry with backoff."""
+
+    retryable = True
+
+
+class BrokerFault(SellerTokenError):
+    """The broker's own deployment or code is at fault (misconfiguration, a bug): alert its operators."""
 
 
 class BrokerError(SellerTokenError):
@@ -43,7 +53,7 @@ class BrokerError(SellerTokenError):
 
 BROKER_ERRORS: dict[str, type[SellerTokenError]] = {
     cls.__name__: cls
-    for cls in (InvalidRequest, GrantNotFound, GrantRevoked, AppCredentialsRejected, UpstreamUnavailable)
+    for cls in (InvalidRequest, GrantNotFound, GrantRevoked, AppCredentialsRejected, UpstreamUnavailable, BrokerFault)
 }
 
 

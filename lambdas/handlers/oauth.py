@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from sellertoken import consent, names, pages, state
+from sellertoken import consent, deadline, names, pages, state
 from sellertoken.config import get_config, require_redirect_uri
 from sellertoken.consent import ConsentError
 from sellertoken.observability import count, logger, metrics, tracer
@@ -67,6 +67,7 @@ def unexpected(error: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
 @tracer().capture_lambda_handler(capture_response=False)
+@deadline.bounded  # LWA and AWS calls end before the function's timeout
 def handler(event: dict, context) -> dict:
     return app.resolve(event, context)
 

@@ -6,7 +6,7 @@ import json
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sellertoken import aws
+from sellertoken import aws, deadline
 from sellertoken.config import get_config
 from sellertoken.observability import logger, metrics
 from sellertoken.sweep import Sweep, cursor_payload, parse_event
@@ -16,6 +16,7 @@ get_config()  # fail at cold start, naming the variable, when misconfigured
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
+@deadline.bounded  # LWA and AWS calls end before the function's timeout
 def handler(event: dict, context: LambdaContext) -> dict:
     cursor = parse_event(event)
     result = Sweep(get_config()).run(cursor, lambda: context.get_remaining_time_in_millis() / 1000)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
-from sellertoken.errors import GrantNotFound, InvalidRequest, UpstreamUnavailable
+from sellertoken.errors import GrantNotFound, InvalidRequest, from_aws
 
 REAUTHORIZE_AFTER = timedelta(days=365)
 # No format is documented; every example is 14 upper-case letters and digits (reference, §Identifiers).
@@ -203,7 +203,7 @@ def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
         code = exc.response["Error"]["Code"]
         if code == "ResourceNotFoundException":
             raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
-        raise UpstreamUnavailable(f"Secrets Manager answered {code}") from None
+        raise from_aws(exc) from None  # throttling, 5xx: UpstreamUnavailable; denied, KMS: BrokerFault
     return Grant(
         selling_partner_id=selling_partner_id,
         region=region,
@@ -260,7 +260,7 @@ def read_listed(prefix: str, listed: Listed) -> Grant:
         code = exc.response["Error"]["Code"]
         if code in ("ResourceNotFoundException", "InvalidRequestException"):
             raise GrantNotFound(f"{listed.name} disappeared") from None
-        raise UpstreamUnavailable(f"Secrets Manager answered {code}") from None
+        raise from_aws(exc) from None  # throttling, 5xx: UpstreamUnavailable; denied, KMS: BrokerFault
     value = json.loads(secret["SecretString"])
     return Grant(
         selling_partner_id=listed.selling_partner_id,

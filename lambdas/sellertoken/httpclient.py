@@ -1,16 +1,64 @@
 """HTTP sessions for Amazon (LWA and SP-API): pooled, with urllib3 retries on 429, 5xx and connection
-errors only. Read timeouts are retried only where the request is idempotent in effect."""
+errors only. Read timeouts are retried only where the request is idempotent in effect.
+
+Every attempt and every backoff is bounded by the invocation's deadline (deadline.py): an attempt's
+connect and read timeouts never reach past it, a backoff that would is not slept, and no attempt
+starts with less than MIN_ATTEMPT_SECONDS left.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
 if TYPE_CHECKING:
     import requests
 
-TIMEOUT = (2.0, 5.0)  # connect, read (seconds)
+from sellertoken import deadline
+
+CONNECT_SECONDS, READ_SECONDS = 2.0, 5.0
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Less than this left is not worth an attempt: LWA and SP-API usually answer in 0.1-0.5 s.
+MIN_ATTEMPT_SECONDS = 0.5
+
+
+class DeadlineTimeout(Timeout):
+    """Connect 2 s, read 5 s, and never past the deadline: urllib3 clones the timeout for every
+    attempt (retries included), so each attempt gets what is left at its start as its total."""
+
+    def __init__(self) -> None:
+        super().__init__(connect=CONNECT_SECONDS, read=READ_SECONDS)
+
+    def clone(self) -> Timeout:
+        left = deadline.current().remaining()
+        total = None if left == float("inf") else max(left, 0.001)
+        return Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS, total=total)
+
+
+class DeadlineRetry(Retry):
+    """urllib3's Retry, except that it gives up when the backoff and another attempt do not fit before
+    the deadline (then the caller sees the last answer or error, as when the retries are spent)."""
+
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Retry:
+        following = super().increment(method, url, *args, **kwargs)
+        if deadline.current().remaining() - following.get_backoff_time() < MIN_ATTEMPT_SECONDS:
+            reason = kwargs.get("error") or ResponseError("no time left before the deadline for another attempt")
+            raise MaxRetryError(kwargs.get("_pool"), url or "", reason)
+        return following
+
+    def sleep(self, response: Any = None) -> None:
+        # The backoff only (Retry-After is not honoured here), through deadline.pause like every wait.
+        deadline.pause(self.get_backoff_time())
+
+
+def timeout() -> Timeout:
+    """The timeout to pass on every request to Amazon; refuses when no attempt fits before the deadline."""
+    deadline.current().require(MIN_ATTEMPT_SECONDS, "call Amazon")
+    return DeadlineTimeout()
 
 
 @functools.cache
@@ -18,9 +66,8 @@ def session(*, retry_reads: bool) -> requests.Session:
     # requests loads with the first call to Amazon, not at cold start: most invocations answer from a cache.
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
 
-    retry = Retry(
+    retry = DeadlineRetry(
         total=3,
         connect=3,
         read=3 if retry_reads else 0,

@@ -1,7 +1,18 @@
 """Login with Amazon token endpoint client: the three grants, typed errors, bounded retries.
 
-Retries (urllib3) happen only on connection errors, 429 and 5xx, never on a 4xx. The code
-exchange does not retry a read timeout: the one-time code may already be spent.
+Retries (urllib3) happen only on connection errors, 429 and 5xx, never on a 4xx, and never past the
+invocation's deadline. The code exchange does not retry a read timeout: the one-time code may
+already be spent.
+
+What each LWA error code becomes (the codes Amazon's SDKs know: reference §2 "Error codes"; the reasons
+are in docs/faults.md):
+- `invalid_grant`: InvalidGrant, for the caller to decide (a refresh flags the grant revoked; a code
+  exchange shows "authorization expired").
+- `invalid_client`, `unauthorized_client`: AppCredentialsRejected (our client id or secret).
+- `server_error`, `temporarily_unavailable`, any 5xx or 429: UpstreamUnavailable (the SDKs retry these).
+- `invalid_scope` on a grantless request: InvalidRequest (the caller chose the scope).
+- anything else (`invalid_request`, `unsupported_grant_type`, `access_denied`, `invalid_scope` where we
+  send no scope, unknown codes): LwaError, a BrokerFault. Never a revocation, and a retry will not help.
 """
 
 from __future__ import annotations
@@ -13,8 +24,10 @@ from sellertoken import appcreds, httpclient
 from sellertoken.errors import (
     AppCredentialsRejected,
     InvalidGrant,
+    InvalidRequest,
     LwaError,
     UpstreamUnavailable,
+    echo,
 )
 
 if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.session), not at cold start
@@ -22,9 +35,9 @@ if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.sessi
 
 DEFAULT_EXPIRES_IN = 3600
 MAX_TOKEN_BYTES = 2048
-_TIMEOUT = httpclient.TIMEOUT
 _RETRY_STATUSES = httpclient.RETRY_STATUSES
 _REJECTED_CLIENT = ("invalid_client", "unauthorized_client")
+_TRANSIENT = ("server_error", "temporarily_unavailable")
 GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 
 
@@ -87,16 +100,16 @@ class LwaClient:
                 self.endpoint,
                 data=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
-                timeout=_TIMEOUT,
+                timeout=httpclient.timeout(),
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
             # The exception text may echo the request; keep only its type.
             raise UpstreamUnavailable(f"LWA unreachable ({type(exc).__name__})") from None
-        return _parse(response)
+        return _parse(response, form["grant_type"])
 
 
-def _parse(response: requests.Response) -> LwaToken:
+def _parse(response: requests.Response, grant_type: str) -> LwaToken:
     status = response.status_code
     if status in _RETRY_STATUSES or status >= 500:
         raise UpstreamUnavailable(f"LWA answered {status} after retries")
@@ -107,11 +120,15 @@ def _parse(response: requests.Response) -> LwaToken:
     if not isinstance(payload, dict):
         raise UpstreamUnavailable(f"LWA answered {status} with an unexpected body")
     if status != 200:
-        code = str(payload.get("error") or "unknown_error")[:64]
+        code = echo(str(payload.get("error") or "unknown_error"))
         if code == "invalid_grant":
             raise InvalidGrant(status)
         if code in _REJECTED_CLIENT:
             raise AppCredentialsRejected(f"LWA answered {status} {code}: the app's client id or secret is wrong")
+        if code in _TRANSIENT:
+            raise UpstreamUnavailable(f"LWA answered {status} {code}")
+        if code == "invalid_scope" and grant_type == "client_credentials":
+            raise InvalidRequest(f"LWA refused the scope for this application ({status} {code})")
         raise LwaError(code, status)
     access_token = payload.get("access_token")
     if not _usable(access_token):

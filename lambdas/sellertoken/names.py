@@ -128,6 +128,7 @@ METRIC_GRANTS_REVOKED = "GrantsRevoked"
 METRIC_GRANTS_FAILING = "GrantsFailing"
 METRIC_SWEEP_COMPLETED = "SweepCompleted"
 METRIC_APP_CREDENTIALS_REJECTED = "AppCredentialsRejected"
+METRIC_BROKER_FAULT = "BrokerFault"  # a vend answered BrokerFault: misconfiguration or a bug (errors.py)
 METRIC_SELLER_AUTHORIZED = "SellerAuthorized"
 METRIC_CONSENT_FAILED = "ConsentFailed"
 METRIC_EVENT_PUBLISH_FAILED = "EventPublishFailed"

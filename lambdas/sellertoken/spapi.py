@@ -1,9 +1,16 @@
-"""Selling Partner API calls the broker makes itself: createRestrictedDataToken (Tokens API 2021-03-01)."""
+"""Selling Partner API calls the broker makes itself: createRestrictedDataToken (Tokens API 2021-03-01).
+
+What an answer becomes: 5xx, 429 or no answer in time: UpstreamUnavailable; 403 naming the access token:
+AccessTokenRejected (the caller refreshes and retries once); 403 "The LWA secret token you provided has
+expired.": AppCredentialsRejected (reference §3: the application's credentials, not the request); any
+other 400 or 403: InvalidRequest (Amazon refuses these resources, or the application has no role for
+them); any other 4xx: BrokerFault (the broker's endpoint or request is wrong).
+"""
 
 from __future__ import annotations
 
 from sellertoken import httpclient
-from sellertoken.errors import InvalidRequest, UpstreamUnavailable
+from sellertoken.errors import AppCredentialsRejected, BrokerFault, InvalidRequest, UpstreamUnavailable, echo
 from sellertoken.lwa import DEFAULT_EXPIRES_IN, LwaToken
 
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
@@ -27,7 +34,7 @@ def create_restricted_data_token(
             endpoint + RDT_PATH,
             json=body,
             headers={"x-amz-access-token": access_token, "accept": "application/json"},
-            timeout=httpclient.TIMEOUT,
+            timeout=httpclient.timeout(),
             allow_redirects=False,
         )
     except requests.RequestException as exc:
@@ -45,12 +52,19 @@ def create_restricted_data_token(
             access_token=payload["restrictedDataToken"],
             expires_in=expires_in if isinstance(expires_in, int) and expires_in > 0 else DEFAULT_EXPIRES_IN,
         )
+    if status == 200:
+        raise UpstreamUnavailable("SP-API answered 200 without a Restricted Data Token")
     error = _first_error(payload)
-    if status == 403 and "access token" in error.get("details", ""):
+    details = error.get("details", "")
+    if status == 403 and "access token" in details:
         raise AccessTokenRejected
-    message = f"SP-API refused the Restricted Data Token ({status} {error.get('code', 'unknown')})"
+    if status == 403 and "LWA secret" in details:
+        raise AppCredentialsRejected("SP-API says the application's LWA client secret has expired")
+    message = f"SP-API refused the Restricted Data Token ({status} {echo(error.get('code', 'unknown'))})"
     if error.get("message"):
-        message += f": {str(error['message'])[:200]}"
+        message += f": {echo(error['message'], 200)}"
+    if status not in (400, 403):
+        raise BrokerFault(message)
     raise InvalidRequest(message)
 
 

@@ -24,14 +24,14 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from sellertoken import appcreds, aws, events, grants, names
+from sellertoken import appcreds, aws, deadline, events, grants, names
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
+    BrokerFault,
     GrantNotFound,
     GrantRevoked,
     InvalidRequest,
-    LwaError,
     UpstreamUnavailable,
 )
 from sellertoken.observability import count, logger
@@ -210,7 +210,11 @@ class Sweep:
         try:
             grant = grants.read_listed(self.config.prefix, listed)
             self.limiter.wait()
-            self.vendor.refresh_grant(grant, detected_by="sweep")
+            # A hanging LWA must leave this invocation the time to record the failure and report: the
+            # margin, or half of what is left when an invocation starts with less than the margin.
+            keep = min(float(self.config.sweep_time_margin_seconds), deadline.current().remaining() / 2)
+            with deadline.leaving(keep):
+                self.vendor.refresh_grant(grant, detected_by="sweep")
         except GrantRevoked:
             return REVOKED
         except GrantNotFound:
@@ -219,7 +223,7 @@ class Sweep:
             with self._lock:
                 self._abort = "app_credentials_rejected"
             return "not_checked"
-        except (UpstreamUnavailable, LwaError) as error:
+        except (UpstreamUnavailable, BrokerFault) as error:  # an outage, or a fault of ours: never a revocation
             self._record_failure(listed, run_id, error)
             self._remind(listed)
             return FAILING
@@ -417,7 +421,8 @@ def _bounded(value: object, low: int, high: int, where: str) -> int:
 
 def _submit(pool: ThreadPoolExecutor, function: Callable[..., T], *args: object) -> Future[T]:
     """Run in the invocation's context (contextvars): what is scoped to the invocation, such as
-    Powertools' thread-local log keys or the local stack's note of which function runs, follows the work."""
+    Powertools' thread-local log keys, the deadline (deadline.py) or the local stack's note of which function
+    runs, follows the work."""
     return pool.submit(contextvars.copy_context().run, function, *args)
 
 

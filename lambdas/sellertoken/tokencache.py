@@ -200,10 +200,12 @@ class SharedCache:
             Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
         )
 
-    def acquire_lease(self, key: Hashable) -> str | None:
-        """Take the refresh lease for `key`; returns the owner token, or None when someone else holds it."""
+    def acquire_lease(self, key: Hashable, seconds: float | None = None) -> str | None:
+        """Take the refresh lease for `key` (for `seconds`, default lease_seconds); returns the owner token,
+        or None when someone else holds it."""
         owner = uuid.uuid4().hex
         now = time.time()
+        seconds = self.lease_seconds if seconds is None else seconds
         try:
             self._call(
                 "put_item",
@@ -211,8 +213,8 @@ class SharedCache:
                 Item={
                     names.TABLE_PARTITION_KEY: {"S": f"lease#{self.item_key(key)}"},
                     "owner": {"S": owner},
-                    "lease_until": {"N": repr(now + self.lease_seconds)},
-                    names.TABLE_TTL_ATTRIBUTE: {"N": str(int(now + self.lease_seconds) + 60)},
+                    "lease_until": {"N": repr(now + seconds)},
+                    names.TABLE_TTL_ATTRIBUTE: {"N": str(int(now + seconds) + 60)},
                 },
                 ConditionExpression="attribute_not_exists(#pk) OR lease_until < :now",
                 ExpressionAttributeNames={"#pk": names.TABLE_PARTITION_KEY},

@@ -2,7 +2,8 @@
 LWA is called once per grant per token lifetime across the whole fleet.
 
 Order of look-up: this container's memory → the shared DynamoDB cache → a refresh under a
-fleet-wide lease. Requests are validated before anything else is touched.
+fleet-wide lease. Requests are validated before anything else is touched. Every wait (for this
+container's lock, for another container's lease) ends at the invocation's deadline (deadline.py).
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
+import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sellertoken import appcreds, aws, grants, lifecycle, names, revocations, spapi
+from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi
 from sellertoken.config import Config
-from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable
+from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable, echo
 from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
-from sellertoken.observability import count
+from sellertoken.observability import count, logger
 from sellertoken.regions import REGIONS, RegionTable
 from sellertoken.tokencache import (
     SHARED_CACHE_BOTO_CONFIG,
@@ -33,6 +37,7 @@ MAX_RESTRICTED_RESOURCES = 50
 RDT_METHODS = ("GET", "PUT", "POST", "DELETE")
 DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 _FIELDS = {"selling_partner_id", "region", "min_ttl_seconds", "restricted_resources", "target_application", "scope"}
+_SELLER_FIELDS = ("selling_partner_id", "restricted_resources", "target_application")  # meaningless with a scope
 _POLL_SECONDS = (0.02, 0.025, 0.03, 0.04, 0.05)  # lease waiters re-read soon: a refresh is ~0.1-0.5 s
 
 
@@ -50,9 +55,9 @@ def parse_request(payload: object) -> VendRequest:
     """Validate a vend payload strictly; InvalidRequest names the offending field."""
     if not isinstance(payload, Mapping):
         raise InvalidRequest("the request must be a JSON object")
-    unknown = sorted(set(payload) - _FIELDS)
-    if unknown:
-        raise InvalidRequest(f"unknown field: {unknown[0]}")
+    unknown = [str(name) for name in payload if name not in _FIELDS]
+    if unknown:  # the name as sent may be huge or hold control bytes: show a bounded, printable prefix
+        raise InvalidRequest(f"unknown field: {echo(min(unknown))}")
     min_ttl = payload.get("min_ttl_seconds", 0)
     if isinstance(min_ttl, bool) or not isinstance(min_ttl, int) or not 0 <= min_ttl <= MAX_MIN_TTL:
         raise InvalidRequest(f"min_ttl_seconds must be an integer from 0 to {MAX_MIN_TTL}")
@@ -63,8 +68,9 @@ def parse_request(payload: object) -> VendRequest:
     if scope is not None:
         if scope not in GRANTLESS_SCOPES:
             raise InvalidRequest(f"scope must be one of {', '.join(GRANTLESS_SCOPES)}")
-        if "selling_partner_id" in payload or "restricted_resources" in payload:
-            raise InvalidRequest("scope (grantless) cannot be combined with selling_partner_id or restricted_resources")
+        extra = next((name for name in _SELLER_FIELDS if name in payload), None)
+        if extra is not None:
+            raise InvalidRequest(f"{extra} cannot be combined with scope (a grantless token has no seller)")
         return VendRequest(None, region, min_ttl, scope=scope)
     seller = payload.get("selling_partner_id")
     if not isinstance(seller, str) or not grants.SELLING_PARTNER_ID.fullmatch(seller):
@@ -154,7 +160,7 @@ class Vendor:
         if token is not None and self._admits(key, token):
             count(names.METRIC_CACHE_HIT_MEMORY)
             return token
-        with self.memory.lock(key):  # single flight inside this container
+        with _held(self.memory.lock(key)):  # single flight inside this container
             token = self.memory.get(key, min_ttl)
             if token is not None and self._admits(key, token):
                 count(names.METRIC_CACHE_HIT_MEMORY)
@@ -179,13 +185,17 @@ class Vendor:
         return _checked(fetch(), min_ttl)
 
     def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
-        deadline = time.monotonic() + self.shared.lease_seconds + 2
-        for attempt in range(10_000):
+        limit = deadline.current()
+        polls = 0
+        while True:
             cached = self.shared.get(key)
             if cached is not None and cached.usable(min_ttl):
                 count(names.METRIC_CACHE_HIT_SHARED)
                 return cached
-            owner = self.shared.acquire_lease(key)
+            # Held for as long as this invocation may work on it, so that no waiter starts a second
+            # refresh while the holder's is still running; a holder that dies frees it at its deadline.
+            left = limit.remaining()
+            owner = self.shared.acquire_lease(key, seconds=None if math.isinf(left) else left)
             if owner is not None:
                 try:
                     cached = self.shared.get(key)  # finished by the previous holder since our read?
@@ -193,17 +203,22 @@ class Vendor:
                         count(names.METRIC_CACHE_HIT_SHARED)
                         return cached
                     token = _checked(fetch(), min_ttl)
-                    self.shared.put(key, token)
+                    try:
+                        self.shared.put(key, token)
+                    except (SharedCacheUnavailable, UpstreamUnavailable):
+                        count(names.METRIC_SHARED_CACHE_UNAVAILABLE)  # the token is good: answer with it
                     return token
                 finally:
                     try:
                         self.shared.release_lease(key, owner)
-                    except SharedCacheUnavailable:
-                        pass  # it expires on its own
-            if time.monotonic() > deadline:
-                break  # the holder is stuck: do not wait longer than a lease
-            time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
-        return _checked(fetch(), min_ttl)
+                    except (SharedCacheUnavailable, UpstreamUnavailable):
+                        pass  # it expires on its own, at this invocation's deadline at the latest
+            # Someone else holds the lease: wait for their token, but never past this invocation's deadline.
+            pause = _POLL_SECONDS[min(polls, len(_POLL_SECONDS) - 1)]
+            if limit.remaining() <= pause:
+                raise UpstreamUnavailable("another invocation is refreshing this token and has not finished in time")
+            time.sleep(pause)
+            polls += 1
 
     # -- what a miss does --------------------------------------------------------------------------
 
@@ -218,8 +233,11 @@ class Vendor:
         try:
             answer = self.lwa.refresh(grant.refresh_token)
         except InvalidGrant:
-            lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by=detected_by)
-            self._forget(grant)
+            try:
+                lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by=detected_by)
+                self._forget(grant)
+            except Exception as error:  # noqa: BLE001 - LWA's answer stands; the next sweep records it
+                logger.warning("revocation not recorded", extra={"error_type": type(error).__name__})
             raise GrantRevoked(
                 f"the grant of {grant.selling_partner_id} in {grant.region} was revoked by the seller"
             ) from None
@@ -276,6 +294,18 @@ class Vendor:
             "region": request.region,
             "endpoint": self.regions.spapi_endpoint(request.region) if request.region else None,
         }
+
+
+@contextmanager
+def _held(lock: threading.Lock) -> Iterator[None]:
+    """Take `lock`, waiting no longer than the invocation's deadline."""
+    left = deadline.current().remaining()
+    if not lock.acquire(timeout=-1 if math.isinf(left) else max(left, 0.0)):
+        raise UpstreamUnavailable("another invocation in this container is still fetching this token")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _token(answer: LwaToken, started: float) -> CachedToken:

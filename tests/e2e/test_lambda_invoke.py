@@ -20,6 +20,7 @@ from spapi import OrdersV0Api, SellersApi
 from sellertoken_client import (
     AppCredentialsRejected,
     BrokerError,
+    BrokerFault,
     GrantNotFound,
     GrantRevoked,
     InvalidRequest,
@@ -258,6 +259,15 @@ def _upstream_unavailable(stack, broker):
         control(stack, "fault", {"endpoint": "token"})
 
 
+def _broker_fault(stack, broker):
+    seller = authorize_over_http(stack)
+    control(stack, "fault", {"endpoint": "token", "status": 400, "error": "unsupported_grant_type"})
+    try:
+        broker.get_access_token(seller, "na")
+    finally:
+        control(stack, "fault", {"endpoint": "token"})
+
+
 def _unknown_function(stack, broker):
     TokenBroker.for_local_stack({**stack.endpoints, "functions": {"vend": "sellertoken-nope"}}).get_access_token(
         new_seller(), "na"
@@ -272,6 +282,7 @@ def _unknown_function(stack, broker):
         (_grant_revoked, GrantRevoked, "GrantRevoked"),
         (_app_credentials_rejected, AppCredentialsRejected, "AppCredentialsRejected"),
         (_upstream_unavailable, UpstreamUnavailable, "UpstreamUnavailable"),
+        (_broker_fault, BrokerFault, "BrokerFault"),
         (_unknown_function, BrokerError, "ResourceNotFoundException"),
     ],
     ids=lambda value: getattr(value, "__name__", None) if callable(value) else None,

@@ -44,6 +44,19 @@ def test_a_revocation_that_could_not_reach_the_feed_alarms_on_the_first_occurren
     )
 
 
+def test_a_broker_fault_alarms_on_the_first_occurrence(default):
+    default.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": names.METRICS_NAMESPACE,
+            "MetricName": names.METRIC_BROKER_FAULT,
+            "Dimensions": [{"Name": "service", "Value": names.SERVICE_NAME}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+
+
 def test_a_sweep_missing_for_two_periods_alarms_even_without_data(full):
     full.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",

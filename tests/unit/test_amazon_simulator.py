@@ -689,6 +689,41 @@ def test_sp_api_status_fault_answers_sp_api_errors(sim, http, status, code):
     assert response.status_code == status and response.json()["errors"][0]["code"] == code
 
 
+@pytest.mark.parametrize("code", ["invalid_request", "access_denied", "unsupported_grant_type", "made_up_code"])
+def test_token_fault_with_an_error_answers_that_lwa_code(sim, http, code):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    sim.set_fault("token", status=400, error=code)
+
+    response = refresh(sim, http, refresh_token)
+
+    assert response.status_code == 400 and response.json()["error"] == code
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code", "details"),
+    [
+        (403, None, "Unauthorized", ""),
+        (403, "The LWA secret token you provided has expired.", "Unauthorized", "The LWA secret token"),
+        (404, None, "NotFound", ""),
+        (400, None, "InvalidInput", ""),
+    ],
+)
+def test_sp_api_fault_answers_amazons_refusals(sim, http, status, error, code, details):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_fault("rdt", status=status, error=error)
+
+    body = {"restrictedResources": [{"method": "GET", "path": "/orders/v0/orders"}]}
+    response = create_rdt(sim, http, access_token, body)
+
+    first = response.json()["errors"][0]
+    assert response.status_code == status and first["code"] == code and first["details"].startswith(details)
+
+
+def test_a_fault_error_needs_a_status(sim):
+    with pytest.raises(ValueError):
+        sim.set_fault("token", error="invalid_request")
+
+
 def test_fault_with_count_applies_to_that_many_requests(sim, http):
     refresh_token = authorize(sim, http)["refresh_token"]
     sim.set_fault("token", status=503, count=2)

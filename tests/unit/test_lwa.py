@@ -16,8 +16,10 @@ from devstack.amazon import AmazonSimulator
 from sellertoken import names
 from sellertoken.errors import (
     AppCredentialsRejected,
+    BrokerFault,
     ConfigurationError,
     InvalidGrant,
+    InvalidRequest,
     LwaError,
     UpstreamUnavailable,
 )
@@ -195,14 +197,36 @@ def test_code_used_twice_is_invalid_grant(sim, lwa):
         lwa.exchange_code(code, REDIRECT_URI)
 
 
-def test_other_lwa_error_keeps_amazons_code_and_is_not_retried(sim, lwa):
-    # Given a 400 invalid_scope (a caller mistake, not an outage)
-    with pytest.raises(LwaError) as caught:
+def test_a_grantless_scope_lwa_refuses_is_an_invalid_request_asked_once(sim, lwa):
+    # Given a 400 invalid_scope (the caller chose the scope: a caller mistake, not an outage)
+    with pytest.raises(InvalidRequest) as caught:
         lwa.grantless("sellingpartnerapi::migration")
 
-    # Then Amazon's code is kept and LWA was asked exactly once
-    assert (caught.value.error_code, caught.value.status) == ("invalid_scope", 400)
+    # Then the caller is told, with Amazon's code, and LWA was asked exactly once
+    assert "invalid_scope" in str(caught.value)
     assert token_calls(sim, "client_credentials") == 1
+
+
+@pytest.mark.parametrize("code", ["invalid_request", "unsupported_grant_type", "access_denied", "invalid_scope"])
+def test_an_lwa_refusal_the_broker_does_not_act_on_is_a_broker_fault_keeping_the_code(crafted, code):
+    # Given LWA refuses a refresh with a code that means neither revoked, nor our credentials, nor an outage
+    server, lwa = crafted
+    server.answer({"error": code, "error_description": "refused"}, status=400)
+
+    # Then it is the broker's fault (a request it built, or an answer it does not understand), with the code kept
+    with pytest.raises(LwaError) as caught:
+        lwa.refresh(REFRESH_TOKEN)
+    assert isinstance(caught.value, BrokerFault) and not isinstance(caught.value, InvalidGrant)
+    assert (caught.value.error_code, caught.value.status) == (code, 400)
+
+
+@pytest.mark.parametrize("code", ["server_error", "temporarily_unavailable"])
+def test_lwa_codes_amazons_sdks_retry_are_upstream_unavailable_whatever_the_status(crafted, code):
+    server, lwa = crafted
+    server.answer({"error": code}, status=400)
+
+    with pytest.raises(UpstreamUnavailable):
+        lwa.refresh(REFRESH_TOKEN)
 
 
 def test_rejected_client_secret_is_app_credentials_rejected(sim, lwa):
@@ -272,6 +296,26 @@ def test_lasting_503_is_upstream_unavailable_after_four_attempts(sim, lwa):
     with pytest.raises(UpstreamUnavailable):
         lwa.refresh(grant.refresh_token)
     assert token_calls(sim, "refresh_token") == 4
+
+
+def test_503s_are_retried_only_while_the_deadline_leaves_time_for_the_backoff_and_an_attempt(sim, lwa, monkeypatch):
+    # Given LWA answers 503 to everything, and an invocation with 1.5 s (1.35 s after the reserve) whose
+    # backoffs (0, 0.4, 0.8 s) move its clock instead of waiting
+    from sellertoken import deadline
+    from tests.faults.conftest import Clock
+
+    clock = Clock()
+    monkeypatch.setattr(deadline, "clock", clock)
+    monkeypatch.setattr(deadline, "pause", clock.advance)
+    grant = granted(sim, lwa)
+    sim.set_fault("token", status=503)
+
+    # When a grant is refreshed
+    with deadline.within(1.5), pytest.raises(UpstreamUnavailable):
+        lwa.refresh(grant.refresh_token)
+
+    # Then the third backoff (0.8 s) and a fourth attempt did not fit: three attempts, not four
+    assert token_calls(sim, "refresh_token") == 3
 
 
 def test_429_is_retried(sim, lwa):
@@ -386,13 +430,14 @@ def test_plausible_expires_in_is_kept(crafted):
     assert lwa.grantless(NOTIFICATIONS).expires_in == 120
 
 
-def test_unknown_lwa_error_code_is_kept_but_bounded(crafted):
+def test_unknown_lwa_error_code_is_kept_but_bounded_and_printable(crafted):
     server, lwa = crafted
-    server.answer({"error": "x" * 500}, status=400)
+    server.answer({"error": "x\u0000\n" + "x" * 500}, status=400)
 
     with pytest.raises(LwaError) as caught:
         lwa.grantless(NOTIFICATIONS)
-    assert caught.value.error_code == "x" * 64
+    assert caught.value.error_code.startswith("x??xxx") and len(caught.value.error_code) <= 64
+    assert caught.value.error_code.isprintable() and len(str(caught.value)) < 100
 
 
 # ---------------------------------------------------------------- no token or secret leaks
