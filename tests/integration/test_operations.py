@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from aws_lambda_powertools.utilities import parameters
 
 from devstack.lambda_context import LocalLambdaContext, invoke
+from sellertoken import aws as aws_clients
 from sellertoken import grants, names
 from sellertoken.errors import GrantNotFound, GrantRevoked, InvalidRequest
 from tests.integration.conftest import REDIRECT_URI, new_seller
@@ -25,7 +25,7 @@ def ops(aws):
     module = importlib.import_module("handlers.ops")
 
     def run(payload: dict) -> dict:
-        parameters.clear_caches()
+        aws_clients.reset()  # a container of its own: fresh clients, and with them an empty secrets cache
         return invoke(module.handler, payload, LocalLambdaContext(names.function_name("ops")))
 
     return run
