@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-FAULT_ENDPOINTS = frozenset({"token", "sellers", "rdt", "consent"})
+FAULT_ENDPOINTS = frozenset({"token", "sellers", "rdt", "consent", "applications"})
 HANG_SECONDS = 30.0
 
 

@@ -66,6 +66,7 @@ class Lwa:
                 return lwa_error(400, "invalid_request", f"The request is missing a required parameter : {name}")
 
         if not self.world.client_authenticates(params["client_id"], params["client_secret"]):
+            self.world.count("token.invalid_client")
             return lwa_error(401, "invalid_client", "Client authentication failed")
 
         if grant_type == "authorization_code":
@@ -97,7 +98,7 @@ class Lwa:
         if not scopes or not set(scopes) <= GRANTLESS_SCOPES:
             return lwa_error(400, "invalid_scope", "The request has an invalid parameter : scope")
         ttl = self.world.access_token_ttl_seconds
-        access = self.world.issue_access("Atc|", "grantless", None, ttl)
+        access = self.world.issue_access("Atc|", "grantless", None, ttl, scopes=scopes)
         return json_response(
             {"access_token": access, "scope": scope, "token_type": "bearer", "expires_in": ttl}, 200, TOKEN_HEADERS
         )

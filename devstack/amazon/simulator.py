@@ -13,6 +13,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from devstack.amazon.applications import Applications
+from devstack.amazon.clientsecret import DAY, ClientSecrets, SimulatedClock
 from devstack.amazon.consent import Consent
 from devstack.amazon.control import Control
 from devstack.amazon.lwa import Lwa
@@ -62,16 +64,27 @@ class AmazonSimulator:
         if host not in _LOOPBACK_HOSTS:
             raise ValueError(f"the Amazon simulator binds loopback only, not {host!r}")
         app = Application(client_id, client_secret, application_id, list(redirect_uris), app_is_draft)
+        self.time = SimulatedClock(clock)  # what `POST /_control/clock` moves forward
         self.world = World(
-            app, code_ttl_seconds=code_ttl_seconds, access_token_ttl_seconds=access_token_ttl_seconds, clock=clock
+            app, code_ttl_seconds=code_ttl_seconds, access_token_ttl_seconds=access_token_ttl_seconds, clock=self.time
         )
+        self.client_secrets = ClientSecrets(client_id, application_id, client_secret, self.time, self.world.count)
+        self.world.accepts_replaced_secret = self.client_secrets.accepts_replaced
+        self.world.secret_expired = self.client_secrets.expired
         self.host = host
         self.port = port
         self.base_url = ""
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {}
-        for concern in (Consent(self.world), Lwa(self.world), SpApi(self.world), Control(self.world)):
+        concerns = (
+            Consent(self.world),
+            Lwa(self.world),
+            SpApi(self.world),
+            Control(self.world),
+            Applications(self.world, self.client_secrets),
+        )
+        for concern in concerns:
             for path, methods in concern.routes().items():
                 if path in self._routes:
                     raise RuntimeError(f"two concerns serve {path}")
@@ -161,8 +174,25 @@ class AmazonSimulator:
         self.world.reset_calls()
 
     def reset(self) -> None:
-        """Forget grants, codes, tokens, faults and counters; the client secret is valid again."""
+        """Forget grants, codes, tokens, faults and counters; the client secret is valid again: the first one,
+        fresh, with no queue registered, and the clock back to real time."""
         self.world.reset()
+        self.time.reset()
+        self.client_secrets.reset()
+        self.world.app.client_secret = self.client_secrets.current.value
+
+    def now(self) -> float:
+        """Amazon's time: real time plus what `advance_days` added."""
+        return self.time()
+
+    def advance_days(self, days: float) -> list[dict[str, Any]]:
+        """`POST /_control/clock {"advance_days": N}`: the expiry notices that became due (sent when a queue
+        is registered)."""
+        return self.client_secrets.advance(days * DAY)
+
+    def register_notification_queue(self, queue_url: str | None) -> None:
+        """`POST /_control/notification-queue`: what the operator does in the Developer Console."""
+        self.client_secrets.register_queue(queue_url)
 
     def issue_code(self, selling_partner_id: str, redirect_uri: str) -> str:
         """What Confirm on the consent page does, without a browser: a fresh one-time code."""

@@ -30,6 +30,10 @@ COUNTERS = (
     "consent",
     "consent.confirm",
     "consent.cancel",
+    "token.invalid_client",
+    "applications.rotateApplicationClientSecret",
+    "notifications.sent",
+    "notifications.undelivered",
 )
 
 SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
@@ -104,6 +108,7 @@ class AccessToken:
     selling_partner_id: str | None
     expires_at: float
     resources: tuple[tuple[str, str], ...] = ()
+    scopes: tuple[str, ...] = ()  # a grantless token's
 
 
 class World:
@@ -122,6 +127,10 @@ class World:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.faults = Faults(self.lock, self.stopping)
+        # The client secret's lifecycle (clientsecret.py) plugs in here: a replaced secret still inside
+        # Amazon's overlap authenticates, and a secret past its 180 days makes SP-API refuse the app.
+        self.accepts_replaced_secret: Callable[[str], bool] = lambda secret: False
+        self.secret_expired: Callable[[], bool] = lambda: False
         self._init_state()
 
     def _init_state(self) -> None:
@@ -167,7 +176,7 @@ class World:
             secret_ok = self.secret_valid
         client_ok = secrets.compare_digest(client_id.encode(), self.app.client_id.encode())
         secret_match = secrets.compare_digest(client_secret.encode(), self.app.client_secret.encode())
-        return client_ok and secret_match and secret_ok
+        return client_ok and (secret_match or self.accepts_replaced_secret(client_secret)) and secret_ok
 
     def set_client_secret_valid(self, valid: bool) -> None:
         with self.lock:
@@ -274,7 +283,7 @@ class World:
         with self.lock:
             return [tok for tok, seller in self._refresh.items() if seller == selling_partner_id]
 
-    def issue_access(self, prefix: str, kind: str, seller: str | None, ttl: int, resources=()) -> str:
+    def issue_access(self, prefix: str, kind: str, seller: str | None, ttl: int, resources=(), scopes=()) -> str:
         token = prefix + secrets.token_urlsafe(225)
         with self.lock:
             now = self.clock()
@@ -282,13 +291,14 @@ class World:
                 for tok in [t for t, rec in self._access.items() if rec.expires_at < now - 3600]:
                     del self._access[tok]
                 self._prune_at = max(100_000, 2 * len(self._access))
-            self._access[token] = AccessToken(kind, seller, now + ttl, tuple(resources))
+            self._access[token] = AccessToken(kind, seller, now + ttl, tuple(resources), tuple(scopes))
         return token
 
     def access_token(self, token: str) -> tuple[AccessToken | None, bool, float]:
         """The token's record (if any), whether the app's client secret is still valid, and now."""
+        expired = self.secret_expired()
         with self.lock:
-            return (self._access.get(token) if token else None), self.secret_valid, self.clock()
+            return (self._access.get(token) if token else None), self.secret_valid and not expired, self.clock()
 
 
 def _describe(selling_partner_id: str, account: Account) -> dict[str, Any]:
