@@ -30,7 +30,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from sellertoken import appcreds, applications, events, grants, names, notices
+from sellertoken import appcreds, applications, deadline, events, grants, names, notices
 from sellertoken.config import Config
 from sellertoken.errors import AppCredentialsRejected, InvalidClient, InvalidRequest, UpstreamUnavailable, echo
 from sellertoken.lwa import LwaClient
@@ -45,10 +45,12 @@ DAY = 86400.0
 RATE_SECONDS = 60.0  # rotateApplicationClientSecret: 0.0167 requests per second, burst 1 (MODELS)
 RETRY_REFUSED_SECONDS = 3600.0  # a refusal other than throttling is tried again after this
 AWAIT_NEW_SECRET_SECONDS = 3600.0  # Amazon accepted: its new secret normally comes in seconds; after this, alarm
+RECORD_SECONDS = 3.0  # kept from Amazon's calls to record their answer (one DynamoDB write, with a retry)
 EXPIRY_TOLERANCE_SECONDS = DAY  # notices about one secret agree to the millisecond; an operator's date, to a day
 ROTATION_REGION = "na"  # the operation has no region (use case guide: "Regions N/A"); Amazon's docs call NA
 _REQUEST_TOKENS = uuid.UUID("7d0f0c2e-5b7e-4c1a-9a57-2b8d3f6f2a10")  # namespace of PutSecretValue tokens
 BY_AMAZON, BY_OPERATOR = "amazon", "operator"
+AWAITING = ("requested", "unconfirmed")  # outcomes after which Amazon's new secret may be on its way
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class Rotator:
             extra={"notification_id": notice.notification_id, "expires_at": grants.iso_utc(notice.expires_at)},
         )
         outcome = self._rotate(stored, trigger="expiry_notice", force=False)
-        self._follow_up(stored)
+        if outcome["outcome"] not in AWAITING:  # a new secret is on the way: nothing to remind of
+            self._follow_up(stored)
         return outcome
 
     def _on_new_secret(self, notice: NewSecretNotice, stored: appcreds.Stored) -> dict[str, Any]:
@@ -140,7 +143,8 @@ class Rotator:
         retry_due = record.state == REFUSED and (record.next_attempt_at or 0) <= now
         if expiry.age_days(now) >= self.config.rotate_after_days or retry_due:
             outcome = self._rotate(stored, trigger="schedule", force=False)
-        self._follow_up(stored)
+        if outcome["outcome"] not in AWAITING:
+            self._follow_up(stored)
         days_left = expiry.days_left(now)
         metrics.add_metric(name=names.METRIC_APP_SECRET_DAYS_LEFT, unit=MetricUnit.Count, value=round(days_left, 2))
         return {**outcome, "days_left": math.floor(days_left), "expiry_known": expiry.known}
@@ -165,7 +169,9 @@ class Rotator:
         expiry = self.expiry(stored, record)
         days_left = expiry.days_left(now)
         if days_left <= 0:
-            if expiry.known and self.store.report_expired(fingerprint):
+            # An estimate counts too: Amazon issued the secret no later than the broker stored it, so the real
+            # deadline is no later than the estimated one.
+            if self.store.report_expired(fingerprint):
                 count(names.METRIC_APP_CREDENTIALS_REJECTED)
                 events.publish(
                     self.config.event_bus_name,
@@ -174,6 +180,7 @@ class Rotator:
                         "detected_by": "rotation",
                         "client_id": creds.client_id,
                         "reason": f"the client secret expired at {grants.iso_utc(expiry.at)} without a rotation",
+                        "expiry_known": expiry.known,
                     },
                 )
                 logger.error("the client secret has expired", extra={"expired_at": grants.iso_utc(expiry.at)})
@@ -285,46 +292,43 @@ class Rotator:
         if not claimed:
             record = self.store.read().about(fingerprint)
             return {"outcome": "skipped", "reason": _why_not(record, now)}
-        try:
-            token = LwaClient(self.config.lwa_endpoint, self.config.prefix).grantless(applications.ROTATION_SCOPE)
+        # Amazon's calls may take what is left but a reserve: Amazon's answer must be recorded, or a hanging
+        # Amazon would make every receive ask again.
+        with deadline.leaving(min(RECORD_SECONDS, deadline.current().remaining() / 2)):
+            try:
+                token = LwaClient(self.config.lwa_endpoint, self.config.prefix).grantless(applications.ROTATION_SCOPE)
+            except Exception as error:
+                result = f"no token: {type(error).__name__}"
+                self.store.answered(fingerprint, state=REFUSED, result=result, next_attempt_at=now + RATE_SECONDS)
+                raise
             endpoint = RegionTable(self.config.consent_base_url, self.config.spapi_base_url).spapi_endpoint(
                 ROTATION_REGION
             )
-        except Exception as error:
-            self.store.answered(
-                fingerprint,
-                state=REFUSED,
-                result=f"no token: {type(error).__name__}",
-                next_attempt_at=now + RATE_SECONDS,
-            )
-            raise
-        try:
-            accepted = applications.rotate_client_secret(endpoint, token.access_token)
-        except applications.RotationRefused as refused:
+            try:
+                answer: Any = applications.rotate_client_secret(endpoint, token.access_token)
+            except (applications.RotationRefused, applications.RotationUnconfirmed, AppCredentialsRejected) as error:
+                answer = error
+        if isinstance(answer, applications.RotationRefused):
+            refused = answer
             wait = RATE_SECONDS if refused.reason == applications.THROTTLED else RETRY_REFUSED_SECONDS
             result = f"{refused.status} {refused.code}"
             self.store.answered(fingerprint, state=REFUSED, result=result, next_attempt_at=now + wait)
             count(names.METRIC_ROTATION_FAILED)
-            logger.error(
-                "Amazon refused the client secret rotation", extra={"reason": refused.reason, "answer": result}
-            )
+            logger.error("Amazon refused the rotation", extra={"reason": refused.reason, "answer": result})
             return {"outcome": "refused", "reason": refused.reason, "answer": result}
-        except applications.RotationUnconfirmed as unconfirmed:
+        if isinstance(answer, applications.RotationUnconfirmed):
             self.store.answered(fingerprint, state=REQUESTED, result="unconfirmed")
-            logger.warning(
-                "Amazon did not confirm the rotation: awaiting its new secret", extra={"why": str(unconfirmed)}
-            )
-            return {"outcome": "unconfirmed", "reason": str(unconfirmed)}
-        except AppCredentialsRejected:
-            self.store.answered(
-                fingerprint, state=REFUSED, result="secret expired", next_attempt_at=now + RETRY_REFUSED_SECONDS
-            )
+            logger.warning("Amazon did not confirm the rotation: awaiting a new secret", extra={"why": str(answer)})
+            return {"outcome": "unconfirmed", "reason": str(answer)}
+        if isinstance(answer, AppCredentialsRejected):
+            # Past its deadline: only the Solution Provider Portal can issue a secret now (`app set-secret`).
+            later = now + RETRY_REFUSED_SECONDS
+            self.store.answered(fingerprint, state=REFUSED, result="secret expired", next_attempt_at=later)
             count(names.METRIC_ROTATION_FAILED)
-            raise
+            logger.error("SP-API refused the rotation: the client secret has expired")
+            return {"outcome": "refused", "reason": "secret_expired"}
         self.store.answered(fingerprint, state=REQUESTED, result="accepted")
-        logger.info(
-            "Amazon accepted the client secret rotation", extra={"trigger": trigger, "request_id": accepted.request_id}
-        )
+        logger.info("Amazon accepted the rotation", extra={"trigger": trigger, "request_id": answer.request_id})
         return {"outcome": "requested", "trigger": trigger}
 
     def _install(
