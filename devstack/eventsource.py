@@ -46,11 +46,15 @@ class QueueEventSource:
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
 
-    def start(self) -> None:
-        """Check the queue (as Lambda does when the mapping is created), then poll on a thread of its own."""
+    def connect(self) -> None:
+        """Check the queue and learn its ARN, as Lambda does when the mapping is created."""
         with acting_as(self.function_name):
             attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
         self.queue_arn = attributes["Attributes"]["QueueArn"]
+
+    def start(self) -> None:
+        """Connect, then poll on a thread of its own."""
+        self.connect()
         self._thread = threading.Thread(target=self._loop, name=f"event-source-{self.function_name}", daemon=True)
         self._thread.start()
 

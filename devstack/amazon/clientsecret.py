@@ -119,7 +119,10 @@ class ClientSecrets:
         """A replaced secret still inside its 7-day overlap."""
         with self._lock:
             now = self.clock()
-            return any(secrets.compare_digest(r.value, secret) and now < r.valid_until for r in self._replaced)
+            accepted = any(secrets.compare_digest(r.value, secret) and now < r.valid_until for r in self._replaced)
+        if accepted:
+            self._count("token.replaced_secret")
+        return accepted
 
     def expired(self) -> bool:
         with self._lock:
@@ -173,7 +176,7 @@ class ClientSecrets:
 
     # ------------------------------------------------------------------ rotateApplicationClientSecret
 
-    def rotate(self) -> str:
+    def rotate(self, *, notify: bool = True) -> str:
         """A new current secret; the replaced one works 7 more days. Its notice goes to the queue."""
         with self._lock:
             now = self.clock()
@@ -189,7 +192,8 @@ class ClientSecrets:
                     "oldClientSecretExpiryTime": _iso(now + OVERLAP_DAYS * DAY),
                 }
             }
-            self._notify(NEW_SECRET, payload, event_time=now)
+            if notify:
+                self._notify(NEW_SECRET, payload, event_time=now)
             return self.current.value
 
     def take_rotation_slot(self, interval_seconds: float) -> bool:

@@ -190,6 +190,13 @@ class AmazonSimulator:
         is registered)."""
         return self.client_secrets.advance(days * DAY)
 
+    def rotate_in_portal(self) -> str:
+        """The developer rotates the secret by hand in the Solution Provider Portal and copies the new one (the
+        replaced one keeps its 7 days; no notification is sent: inferred, Amazon documents notices for the
+        API's rotation only)."""
+        self.world.app.client_secret = self.client_secrets.rotate(notify=False)
+        return self.world.app.client_secret
+
     def register_notification_queue(self, queue_url: str | None) -> None:
         """`POST /_control/notification-queue`: what the operator does in the Developer Console."""
         self.client_secrets.register_queue(queue_url)

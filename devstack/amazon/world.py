@@ -31,6 +31,7 @@ COUNTERS = (
     "consent.confirm",
     "consent.cancel",
     "token.invalid_client",
+    "token.replaced_secret",  # a token request authenticated with a replaced secret inside its overlap
     "applications.rotateApplicationClientSecret",
     "notifications.sent",
     "notifications.undelivered",
