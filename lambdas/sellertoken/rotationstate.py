@@ -169,11 +169,13 @@ class Store:
         return self._update(expression, "secret = :fp AND #state = :requested", values)
 
     def installed(self, fingerprint: str, *, at: float, by: str) -> bool:
-        """Switch the record to a newly installed secret; False when it already was (a duplicate notice)."""
+        """Switch the record to a newly installed secret; False when it already was (a duplicate notice), or when
+        something has happened about that secret since (a rotation of it asked for: a late duplicate of its own
+        notice must not undo that)."""
         return self._update(
             "SET secret = :fp, #state = :rotated, rotated_at = :at, rotated_by = :by REMOVE "
             + ", ".join(f for f in _PER_SECRET if f not in ("#state", "rotated_at", "rotated_by")),
-            "attribute_not_exists(secret) OR secret <> :fp OR #state <> :rotated",
+            "attribute_not_exists(secret) OR secret <> :fp OR attribute_not_exists(#state)",
             {":fp": _s(fingerprint), ":rotated": _s(ROTATED), ":at": _n(at), ":by": _s(by)},
         )
 

@@ -82,6 +82,24 @@ def test_duplicate_notices_rotate_once_store_once_and_announce_once(rotation_wor
     assert rotation_world.dead_letters(expected=0, timeout=0) == []
 
 
+def test_a_late_duplicate_of_a_new_secret_notice_neither_announces_again_nor_forgets_a_rotation_asked_since(
+    rotation_world: Rotation, aws
+):
+    aws.amazon.advance_days(91)
+    rotation_world.drain()
+    (first,) = rotation_world.sent(NEW_SECRET)
+    aws.amazon.advance_days(1 / 24)
+    assert rotation_world.operate("rotate")["outcome"] == "requested"  # its new secret waits in the queue
+
+    # The first notice again, alone in a batch of its own, before the second one is handled
+    record = {"messageId": "late", "receiptHandle": "late", "body": json.dumps(first), "attributes": {}}
+    answer = rotation_world.invoke({"Records": [{**record, "eventSource": "aws:sqs", "messageAttributes": {}}]})
+
+    assert answer == {"batchItemFailures": []}
+    assert rotation_world.operate("status")["rotation"]["state"] == "requested"
+    assert len(rotation_world.events_of(names.EVENT_APP_CREDENTIALS_ROTATED, aws.events())) == 1
+
+
 def test_notices_that_cannot_be_used_change_nothing_are_reported_and_land_in_the_dead_letter_queue(
     rotation_world: Rotation, aws
 ):
