@@ -194,7 +194,8 @@ class Rotator:
             "expiry_known": expiry.known,
             "days_left": max(0, math.ceil(days_left)),
             "reminder": min(due),
-            "rotation": record.state or "not_requested",
+            # "rotated" says how this secret came: about replacing it, nothing was asked yet
+            "rotation": record.state if record.state in (REQUESTED, REFUSED) else "not_requested",
             "last_result": record.last_result,
         }
         events.publish(self.config.event_bus_name, names.EVENT_APP_CREDENTIALS_EXPIRING, detail)
