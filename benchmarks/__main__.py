@@ -1,4 +1,4 @@
-"""`python -m benchmarks [vend | sweep | SCENARIO ...] [--quick] [--no-write]` (no argument: everything)."""
+"""`python -m benchmarks [vend | sweep | rotation | SCENARIO ...] [--quick] [--no-write]` (no argument: everything)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ GROUPS = {
     "consent": ("consent",),
     "vend": ("vend_memory", "vend_remote", "stampede", "fleet", "cold_start", "revocation", "lwa_hang"),
     "sweep": ("sweep",),
+    "rotation": ("rotation",),
 }
 SCENARIOS = report.ORDER
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
     chosen: list[str] = []
-    for word in args.what or ["consent", "vend", "sweep"]:
+    for word in args.what or ["consent", "vend", "sweep", "rotation"]:
         names = GROUPS.get(word, (word,) if word in SCENARIOS else None)
         if names is None:
             parser.error(f"unknown group or scenario: {word}")

@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sweep-every", type=float, default=300.0, metavar="SECONDS", help="run the grant sweep this often (0: never)"
     )
+    parser.add_argument(
+        "--rotation-check-every",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="run the client-secret rotation check this often (0: never; Amazon's notices rotate it anyway)",
+    )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
     parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
     args = parser.parse_args(argv)
@@ -37,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         success_url=args.success_url,
         sweep_every_seconds=args.sweep_every,
+        rotation_check_every_seconds=args.rotation_check_every,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -49,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Lambda (invoke)  : {endpoints['lambda']}  (functions: {', '.join(endpoints['functions'].values())})")
     sweep = f"every {args.sweep_every:g} s" if args.sweep_every > 0 else "off"
     print(f"  grant sweep      : {sweep}")
+    print(f"  secret rotation  : Amazon's notices on {endpoints['notification_queue_url']} (registered)")
     print(f"  endpoints file   : {Path(args.state_dir) / 'endpoints.json'}")
     print()
     print(f"Open {endpoints['authorize']} in a browser and click Confirm.")

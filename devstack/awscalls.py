@@ -37,6 +37,7 @@ EXACT = {
     "EventBusName": names.ENV_EVENT_BUS_NAME,
     "KmsKeyId": names.ENV_KMS_KEY_ID,
     "KeyId": names.ENV_KMS_KEY_ID,
+    "QueueUrl": names.ENV_NOTIFICATION_QUEUE_URL,
 }
 # Fields whose names start with the resource prefix: secrets `{prefix}/…`, functions `{prefix}-…`.
 PREFIXED = ("SecretId", "Name", "FunctionName")

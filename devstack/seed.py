@@ -11,6 +11,12 @@ from devstack import motofix
 from sellertoken import names
 
 EVENTS_QUEUE = "sellertoken-local-events"
+# The queue Amazon's client-secret notifications arrive on, and its dead-letter queue, as infra/rotation.py
+# makes them (same redrive count). The visibility timeout is short so that a failed message comes back in
+# a second instead of the deployed 3 minutes: the tests see it land in the dead-letter queue quickly.
+NOTIFICATION_QUEUE = "sellertoken-notifications"
+NOTIFICATION_DLQ = "sellertoken-notifications-dlq"
+NOTIFICATION_VISIBILITY_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,8 @@ class Seeded:
     table_name: str
     event_bus_name: str
     events_queue_url: str
+    notification_queue_url: str = ""
+    notification_dlq_url: str = ""
 
 
 def clients(endpoint_url: str) -> dict:
@@ -68,7 +76,16 @@ def seed(
         EventBusName=names.LOCAL_EVENT_BUS_NAME,
         Targets=[{"Id": "recorder", "Arn": queue_arn}],
     )
-    return Seeded(key_arn, names.LOCAL_TABLE_NAME, names.LOCAL_EVENT_BUS_NAME, queue_url)
+    notifications, dead_letters = _notification_queues(aws["sqs"])
+    return Seeded(key_arn, names.LOCAL_TABLE_NAME, names.LOCAL_EVENT_BUS_NAME, queue_url, notifications, dead_letters)
+
+
+def _notification_queues(sqs) -> tuple[str, str]:
+    dlq_url = sqs.create_queue(QueueName=NOTIFICATION_DLQ)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": names.NOTIFICATION_MAX_RECEIVES}
+    attributes = {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(NOTIFICATION_VISIBILITY_SECONDS)}
+    return sqs.create_queue(QueueName=NOTIFICATION_QUEUE, Attributes=attributes)["QueueUrl"], dlq_url
 
 
 def function_environment(
@@ -98,6 +115,8 @@ def function_environment(
         names.ENV_CONSENT_BASE_URL: amazon_url,
         names.ENV_SPAPI_BASE_URL: amazon_url,
     }
+    if seeded.notification_queue_url:
+        env[names.ENV_NOTIFICATION_QUEUE_URL] = seeded.notification_queue_url
     if aws_url:
         env["AWS_ENDPOINT_URL"] = aws_url
     if success_url:

@@ -18,6 +18,7 @@ import boto3
 from devstack.amazon import AmazonSimulator
 from devstack.apigw import LocalApiGateway
 from devstack.awsserver import LocalAwsServer
+from devstack.eventsource import QueueEventSource, lambda_invoke
 from devstack.lambda_invoke import LocalLambda
 from devstack.seed import Seeded, function_environment, seed
 from sellertoken import names
@@ -26,7 +27,9 @@ HOST = "127.0.0.1"
 OAUTH_FUNCTION = names.function_name("oauth")
 OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
 # Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, handler).
-FUNCTIONS = {key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep", "ops")}
+FUNCTIONS = {
+    key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep", "ops", "rotation")
+}
 TIMEOUTS = {names.function_name("sweep"): 900.0}  # as deployed (infra/sweep.py); vend keeps the 30 s default
 
 
@@ -41,10 +44,13 @@ class LocalStack:
         state_dir: str | Path = ".devstack",
         success_url: str | None = None,
         sweep_every_seconds: float = 300.0,
+        rotation_check_every_seconds: float = 3600.0,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.success_url = success_url
         self.scheduler = SweepScheduler(sweep_every_seconds)
+        self.rotation_scheduler = SweepScheduler(rotation_check_every_seconds)
+        self.notices: QueueEventSource | None = None
         self.aws = LocalAwsServer(ip_address=HOST, port=aws_port, verbose=False)
         self.api = LocalApiGateway({}, host=HOST, port=api_port)
         self.lambdas = LocalLambda(host=HOST, port=lambda_port, region=names.LOCAL_AWS_REGION)
@@ -86,6 +92,8 @@ class LocalStack:
             "authorize": f"{api_url}/authorize?region=na",
             "redirect_uri": f"{api_url}/callback",
             "events_queue_url": self.seeded.events_queue_url,
+            "notification_queue_url": self.seeded.notification_queue_url,
+            "notification_dlq_url": self.seeded.notification_dlq_url,
             "table": self.seeded.table_name,
             "event_bus": self.seeded.event_bus_name,
             "lambda": lambda_url,
@@ -95,10 +103,41 @@ class LocalStack:
         path = self.state_dir / "endpoints.json"
         path.write_text(json.dumps(self.endpoints, indent=2) + "\n")
         self.scheduler.start(lambda_url, FUNCTIONS["sweep"][0])
+        self.rotation_scheduler.start(lambda_url, FUNCTIONS["rotation"][0])
+        self._start_notifications(aws_url, lambda_url)
         return self.endpoints
 
+    def _start_notifications(self, aws_url: str, lambda_url: str) -> None:
+        """The operator's portal step (the queue registered for both client-secret notifications), and the
+        event source mapping that runs the rotation function from that queue. The rotation decides in Amazon's
+        time: walking the simulator's clock walks it too (the broker's caches keep real time)."""
+        assert self.seeded is not None
+        from sellertoken import rotation
+
+        rotation.clock = self.amazon.now
+        self.amazon.register_notification_queue(self.seeded.notification_queue_url)
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=names.LOCAL_AWS_REGION
+        )
+        function_name = FUNCTIONS["rotation"][0]
+        invoke = lambda_invoke(session.client("lambda", endpoint_url=lambda_url), function_name)
+        self.notices = QueueEventSource(
+            session.client("sqs", endpoint_url=aws_url), self.seeded.notification_queue_url, function_name, invoke
+        )
+        self.notices.start()
+
     def stop(self) -> None:
-        for part in (self.scheduler, self.lambdas, self.api, self.amazon, self.aws):
+        for part in (
+            self.notices,
+            self.rotation_scheduler,
+            self.scheduler,
+            self.lambdas,
+            self.api,
+            self.amazon,
+            self.aws,
+        ):
+            if part is None:
+                continue
             try:
                 part.stop()
             except Exception:  # noqa: BLE001, S112 - stop the rest whatever one of them does
@@ -117,7 +156,8 @@ class LocalStack:
 
 
 class SweepScheduler:
-    """EventBridge's schedule, locally: every N seconds an async invoke of the sweep with a Scheduled Event."""
+    """EventBridge's schedule, locally: every N seconds an async invoke of a function (the sweep, the rotation
+    check) with a Scheduled Event."""
 
     def __init__(self, every_seconds: float) -> None:
         self.every_seconds = every_seconds

@@ -16,9 +16,14 @@ from infra.outputs import output
 from infra.settings import Settings
 from sellertoken import names
 
-# Events a person must act on: a seller to re-invite, the app's own credentials to fix, or a consent
-# refused because it tried to land on another account's grant (who, where, why: the alarm says only that).
-NOTIFIED_EVENTS = (names.EVENT_GRANT_REVOKED, names.EVENT_APP_CREDENTIALS_REJECTED, names.EVENT_CONSENT_REFUSED)
+# Events a person must act on: a seller to re-invite, the app's own credentials to fix or rotate by hand, or a
+# consent refused because it tried to land on another account's grant (who, where, why: the alarm says only that).
+NOTIFIED_EVENTS = (
+    names.EVENT_GRANT_REVOKED,
+    names.EVENT_APP_CREDENTIALS_REJECTED,
+    names.EVENT_APP_CREDENTIALS_EXPIRING,
+    names.EVENT_CONSENT_REFUSED,
+)
 
 
 @jsii.implements(events.IRuleTarget)

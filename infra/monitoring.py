@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sellertoken import names
@@ -17,7 +18,11 @@ PERIOD = Duration.minutes(5)
 # Vend reports a caller's bad request or an unknown seller as a function error (errorType), so a
 # few of those are normal; oauth renders its failures as pages, and the sweep should never fail.
 # Ops is run by a person who sees its errors; a few typos are no alarm.
-ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1, "Ops": 5}
+# The rotation function reports a notice it cannot use per message (partial batch failures), not as an error.
+ERROR_THRESHOLDS = {"OAuth": 5, "Vend": 10, "Sweep": 1, "Ops": 5, "Rotation": 1}
+# The client secret's expiry is this close and no rotation replaced it: the broker rotates at Amazon's first
+# notice (90 days ahead) or at 150 days of age, so fewer than 21 days left means rotations keep failing.
+SECRET_DAYS_LEFT_ALARM = 21
 # Metric names the functions emit through Powertools (namespace and `service` dimension shared).
 CACHE_METRICS = (
     names.METRIC_CACHE_HIT_MEMORY,
@@ -32,6 +37,11 @@ SWEEP_METRICS = (
     names.METRIC_GRANTS_FAILING,
     names.METRIC_SWEEP_COMPLETED,
 )
+ROTATION_METRICS = (
+    names.METRIC_APP_CREDENTIALS_ROTATED,
+    names.METRIC_ROTATION_FAILED,
+    names.METRIC_NOTICE_REJECTED,
+)
 CONSENT_METRICS = (
     names.METRIC_SELLER_AUTHORIZED,
     names.METRIC_CONSENT_FAILED,
@@ -41,13 +51,13 @@ CONSENT_METRICS = (
 )
 
 
-def app_metric(name: str, period: Duration = PERIOD) -> cloudwatch.Metric:
+def app_metric(name: str, period: Duration = PERIOD, statistic: str = "Sum") -> cloudwatch.Metric:
     # Powertools adds the service as a dimension to every metric it emits.
     return cloudwatch.Metric(
         namespace=names.METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"service": names.SERVICE_NAME},
-        statistic="Sum",
+        statistic=statistic,
         period=period,
     )
 
@@ -61,6 +71,7 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         sweep_period: Duration,
         topic: sns.ITopic | None,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
@@ -103,6 +114,33 @@ class Monitoring(Construct):
             1,
             "A vend answered BrokerFault: a missing permission, key, table or app secret, or a bug (see its log)",
         )
+        self._alarm(
+            "RotationFailed",
+            app_metric(names.METRIC_ROTATION_FAILED),
+            1,
+            "Amazon refused a client-secret rotation (no queue registered for new secrets, throttled) or its new "
+            "secret did not arrive: see `sellertoken app status`; the broker retries hourly and at the next notice",
+        )
+        self._alarm(
+            "NoticesDeadLettered",
+            dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            1,
+            "A client-secret notification could not be used (another app's, malformed, out of order, or failing "
+            "again and again) and is in the dead-letter queue: read it, then redrive or delete it",
+        )
+        self.secret_expiring = cloudwatch.Alarm(
+            self,
+            "AppSecretExpiring",
+            alarm_description=f"The LWA client secret expires in fewer than {SECRET_DAYS_LEFT_ALARM} days and no "
+            "rotation replaced it: `sellertoken app status`, then `app rotate` or rotate in the portal and "
+            "`app set-secret`",
+            metric=app_metric(names.METRIC_APP_SECRET_DAYS_LEFT, Duration.hours(1), "Minimum"),
+            threshold=SECRET_DAYS_LEFT_ALARM,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # the Rotation errors alarm covers that
+        )
+        self.alarms.append(self.secret_expiring)
         self.sweep_missing = cloudwatch.Alarm(
             self,
             "SweepNotCompleted",
@@ -157,5 +195,13 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Sweep", left=[app_metric(m, sweep_period) for m in SWEEP_METRICS], width=12),
             cloudwatch.GraphWidget(title="Consent", left=[app_metric(m) for m in CONSENT_METRICS], width=12),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Client secret",
+                left=[app_metric(m) for m in ROTATION_METRICS],
+                right=[app_metric(names.METRIC_APP_SECRET_DAYS_LEFT, Duration.hours(1), "Minimum")],
+                width=24,
+            )
         )
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))

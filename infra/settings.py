@@ -27,6 +27,7 @@ CONTEXT_KEYS = {
     "certificateArn": "ACM certificate for domainName, in the stack's region",
     "vendProvisionedConcurrency": "provisioned concurrency of the vend alias (default 0)",
     "sweepRateHours": "hours between grant sweeps, 1 to 12 (default 6)",
+    "rotateAfterDays": "rotate the LWA client secret once it is this old, 1 to 150 (default 150), notice or not",
 }
 
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -52,6 +53,7 @@ class Settings:
     certificate_arn: str | None = None
     vend_provisioned_concurrency: int = 0
     sweep_rate_hours: int = 6
+    rotate_after_days: int = 150
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -79,6 +81,7 @@ class Settings:
                 "vendProvisionedConcurrency", get("vendProvisionedConcurrency"), 0, 0, 1000
             ),
             sweep_rate_hours=_int("sweepRateHours", get("sweepRateHours"), 6, 1, 12),
+            rotate_after_days=_int("rotateAfterDays", get("rotateAfterDays"), 150, 1, 150),
         )
         if bool(settings.domain_name) != bool(settings.certificate_arn):
             raise SettingsError("context domainName and certificateArn go together: set both or neither")

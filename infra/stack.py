@@ -14,6 +14,7 @@ from infra.events import Events
 from infra.monitoring import Monitoring
 from infra.operations import Operations
 from infra.outputs import output
+from infra.rotation import Rotation
 from infra.settings import Settings
 from infra.storage import Storage
 from infra.sweep import Sweep
@@ -39,6 +40,7 @@ class SellerTokenStack(Stack):
         self.vending = Vending(self, "Vending", **shared)
         self.sweep = Sweep(self, "Sweep", **shared)
         self.operations = Operations(self, "Operations", **shared)
+        self.rotation = Rotation(self, "Rotation", **shared)
         Monitoring(
             self,
             "Monitoring",
@@ -47,9 +49,11 @@ class SellerTokenStack(Stack):
                 "Vend": self.vending.vend.function,
                 "Sweep": self.sweep.sweep.function,
                 "Ops": self.operations.ops.function,
+                "Rotation": self.rotation.function.function,
             },
             sweep_period=self.sweep.period,
             topic=events.topic,
+            dead_letters=self.rotation.dead_letters,
         )
         output(self, "AppSecretArn", storage.app_secret_arn, "Fill with the LWA app credentials JSON")
         output(self, "KmsKeyArn", storage.key.key_arn, "Key of grants, secrets and table (retained)")

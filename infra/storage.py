@@ -75,9 +75,9 @@ class Storage(Construct):
         )
         return _retained(
             secret,
-            "LWA client secrets are rotated in the Seller Central developer console "
-            "(every 180 days); the operator writes the new value with put-secret-value: no "
-            "Lambda rotation applies.",
+            "Secrets Manager's rotation does not apply: Amazon issues LWA client secrets (every 180 days) and "
+            "delivers the new one to the notification queue, and the rotation function (infra/rotation.py) "
+            "stores it as a new version of this secret.",
         )
 
     def _state_key_secret(self, prefix: str) -> str:

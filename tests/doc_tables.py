@@ -1,5 +1,6 @@
 """Tables the docs hold that are derived from code: the README's errorType table (the vend contract,
-lambdas/sellertoken/errors.py) and docs/faults.md's outcome table (the fault matrix, tests/faults/matrix.py).
+lambdas/sellertoken/errors.py) and docs/faults.md's outcome tables (the fault matrices, tests/faults/matrix.py and
+rotation_matrix.py).
 
 Tests compare the files with what this renders; `.venv/bin/python -m tests.doc_tables` rewrites them.
 """
@@ -33,6 +34,12 @@ def fault_table() -> str:
     return render()
 
 
+def rotation_fault_table() -> str:
+    from tests.faults.rotation_matrix import render
+
+    return render()
+
+
 def section(text: str, name: str) -> str | None:
     """What `text` holds between `<!-- name -->` and `<!-- /name -->` (None: no such markers)."""
     found = re.search(rf"<!-- {name} -->\n(.*?)<!-- /{name} -->", text, re.S)
@@ -49,6 +56,7 @@ def replaced(text: str, name: str, body: str) -> str:
 def main() -> None:
     README.write_text(replaced(README.read_text(), "errortypes", errortype_table()))
     FAULTS.write_text(replaced(FAULTS.read_text(), "fault-matrix", fault_table()))
+    FAULTS.write_text(replaced(FAULTS.read_text(), "rotation-fault-matrix", rotation_fault_table()))
 
 
 if __name__ == "__main__":

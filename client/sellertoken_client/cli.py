@@ -9,6 +9,9 @@
     sellertoken grants revoke A1B2C3D4E5F6G7 --region na    (flag it revoked: nothing vends it any more)
     sellertoken sweep [--no-wait]
     sellertoken events [--wait SECONDS]        (local stack only)
+    sellertoken app status [--json]            (the LWA client secret: age, expiry, overlap, rotation, queue)
+    sellertoken app rotate                     (ask Amazon for a new client secret now)
+    sellertoken app set-secret [--expires-at ISO] < secret.txt   (a secret rotated by hand in the portal)
 
 By default it talks to the local stack (`make run`) through ./.devstack/endpoints.json (or --endpoints
 PATH); --deployed or --function NAME_OR_ARN use the deployed function with the usual AWS credentials and
@@ -23,6 +26,7 @@ share `connection_options()`; the operator commands share `operator_options()` (
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -86,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_grants(commands, operator_parent)
     add_sweep(commands, operator_parent)
     add_events(commands, operator_parent)
+    add_app(commands, operator_parent)
     return parser
 
 
@@ -336,6 +341,85 @@ def run_events(args: argparse.Namespace) -> int:
     for event in found:
         print(json.dumps({k: event.get(k) for k in ("time", "detail-type", "detail")}, sort_keys=True))
     return 0
+
+
+def add_app(commands: Any, parent: argparse.ArgumentParser) -> None:
+    app = commands.add_parser("app", help="the application's LWA client secret: status, rotate, set-secret")
+    actions = app.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser("status", parents=[parent], help="the secret's age and expiry, overlap, rotation")
+    status.add_argument("--json", action="store_true", help="print the broker's whole answer as JSON")
+    status.set_defaults(run=run_app_status)
+    rotate = actions.add_parser("rotate", parents=[parent], help="ask Amazon for a new client secret now")
+    rotate.set_defaults(run=run_app_rotate)
+    secret = actions.add_parser(
+        "set-secret",
+        parents=[parent],
+        help="store a client secret rotated by hand in the Solution Provider Portal, read from standard input",
+        description="Reads the new client secret from standard input (a prompt that does not echo on a "
+        "terminal), never from the command line. LWA must accept it before it is stored; the replaced secret "
+        "stays usable for Amazon's 7-day overlap.",
+    )
+    secret.add_argument("--expires-at", metavar="ISO", help="when Amazon says the new secret expires (UTC)")
+    secret.set_defaults(run=run_app_set_secret)
+
+
+def run_app_status(args: argparse.Namespace) -> int:
+    answer = operator.app_operation(deployment_from(args), "status")
+    if args.json:
+        print(json.dumps(answer, indent=2, sort_keys=True))
+        return 0
+    secret, previous, rotation, queue = answer["secret"], answer["previous_secret"], answer["rotation"], answer["queue"]
+    rows = [
+        ("client id", answer["client_id"]),
+        ("secret expires", f"{secret['expires_at']} ({secret['expiry']}), in {secret['days_left']} day(s)"),
+        ("secret age", f"{secret['age_days']} day(s); rotated at {secret['rotated_at'] or 'never (by the broker)'}"),
+        ("previous secret", f"valid until {previous['until']}" if previous["valid"] else "none valid"),
+        ("rotation", _rotation_line(rotation)),
+        ("queue", f"{queue['registration']}" + (f" ({queue['url']})" if queue["url"] else "")),
+    ]
+    if answer.get("unreadable_fields"):
+        rows.append(("unreadable", ", ".join(answer["unreadable_fields"]) + " in the app secret (ignored)"))
+    _table(("", ""), rows)
+    return 0
+
+
+def _rotation_line(rotation: dict[str, Any]) -> str:
+    line = rotation["state"].replace("_", " ")
+    if rotation.get("last_attempt_at"):
+        line += f", last asked {rotation['last_attempt_at']}"
+    if rotation.get("last_result"):
+        line += f" ({rotation['last_result']})"
+    if rotation.get("next_attempt_at"):
+        line += f", next try after {rotation['next_attempt_at']}"
+    return line
+
+
+def run_app_rotate(args: argparse.Namespace) -> int:
+    answer = operator.app_operation(deployment_from(args), "rotate")
+    print(json.dumps(answer, indent=2, sort_keys=True))
+    return 0 if answer.get("outcome") == "requested" else EXIT_FAILURE
+
+
+def run_app_set_secret(args: argparse.Namespace) -> int:
+    deployment = deployment_from(args)
+    secret = _secret_from_stdin()
+    fields = {"client_secret": secret}
+    if args.expires_at:
+        fields["expires_at"] = args.expires_at
+    answer = operator.app_operation(deployment, "set_secret", **fields)
+    print(json.dumps(answer, indent=2, sort_keys=True))
+    return 0
+
+
+def _secret_from_stdin() -> str:
+    if sys.stdin.isatty():
+        secret = getpass.getpass("New LWA client secret (not shown): ")
+    else:
+        secret = sys.stdin.read()
+    secret = secret.strip()
+    if not secret:
+        raise UsageError("no client secret on standard input")
+    return secret
 
 
 def _progress_bar(counts: dict[str, int], total: int) -> None:

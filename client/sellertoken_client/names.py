@@ -27,3 +27,7 @@ def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
 
 def ops_function_name(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}-ops"
+
+
+def rotation_function_name(prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}-rotation"

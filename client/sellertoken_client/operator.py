@@ -1,6 +1,6 @@
 """What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs
-in the broker's table, the sweep function, the ops function (restore, revoke), and (locally) the
-recorded events.
+in the broker's table, the sweep function, the ops function (restore, revoke), the rotation function (the
+app's client secret), and (locally) the recorded events.
 
 `Deployment` is where those live: the local stack (from endpoints.json) or a deployed stack, whose
 table and prefix are read from the sweep function's own configuration.
@@ -33,6 +33,7 @@ class Deployment:
     sweep_function: str
     session: Any  # boto3 Session
     ops_function: str = names.ops_function_name()
+    rotation_function: str = names.rotation_function_name()
     aws_endpoint: str | None = None
     lambda_endpoint: str | None = None
     events_queue_url: str | None = None
@@ -49,6 +50,7 @@ class Deployment:
             table=endpoints["table"],
             sweep_function=endpoints["functions"]["sweep"],
             ops_function=endpoints["functions"].get("ops", names.ops_function_name()),
+            rotation_function=endpoints["functions"].get("rotation", names.rotation_function_name()),
             session=session,
             aws_endpoint=endpoints["aws"],
             lambda_endpoint=endpoints["lambda"],
@@ -67,6 +69,7 @@ class Deployment:
             sweep_function=sweep_function,
             session=session,
             ops_function=names.ops_function_name(prefix),
+            rotation_function=names.rotation_function_name(prefix),
         )
 
     def client(self, service: str) -> Any:
@@ -153,17 +156,27 @@ def run_operation(deployment: Deployment, operation: str, region: str, seller: s
     """One operation of the ops function (`restore_previous`, `revoke`); the broker validates and does it,
     and its errorType comes back as the client's exception."""
     payload = {"operation": operation, "selling_partner_id": seller, "region": region}
+    return _invoke(deployment, deployment.ops_function, payload)
+
+
+def app_operation(deployment: Deployment, operation: str, **fields: str) -> dict[str, Any]:
+    """One operation of the rotation function (`status`, `rotate`, `set_secret`). A client secret travels only
+    in the invoke's payload (TLS to Lambda), never in a log line, an argument list or an answer."""
+    return _invoke(deployment, deployment.rotation_function, {"operation": operation, **fields})
+
+
+def _invoke(deployment: Deployment, function: str, payload: dict[str, Any]) -> dict[str, Any]:
     try:
         response = deployment.client("lambda").invoke(
-            FunctionName=deployment.ops_function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
         )
         body = response["Payload"].read()
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        message = f"{error.get('Message') or 'the invoke failed'} (invoking {deployment.ops_function})"
+        message = f"{error.get('Message') or 'the invoke failed'} (invoking {function})"
         raise BrokerError(message, error_type=str(error.get("Code") or "ClientError")) from None
     except BotoCoreError as exc:
-        raise BrokerError(f"{exc} (invoking {deployment.ops_function})", error_type=type(exc).__name__) from None
+        raise BrokerError(f"{type(exc).__name__} (invoking {function})", error_type=type(exc).__name__) from None
     try:
         document = json.loads(body)
     except ValueError:
@@ -171,9 +184,7 @@ def run_operation(deployment: Deployment, operation: str, region: str, seller: s
     if response.get("FunctionError"):
         raise from_function_error(document)
     if not isinstance(document, dict):
-        raise BrokerError(
-            f"{deployment.ops_function} answered something other than a JSON object", error_type="BadAnswer"
-        )
+        raise BrokerError(f"{function} answered something other than a JSON object", error_type="BadAnswer")
     return document
 
 

@@ -40,6 +40,10 @@ class Config:
     sweep_time_margin_seconds: int = 60
     # Vend: no container serves a flagged grant's cached token longer than this after the flag.
     revocation_bound_seconds: float = 60.0
+    # Rotation: rotate a client secret this old even if no expiry notice came (the safety net), and the
+    # queue Amazon's notifications arrive on (rotation function only; None elsewhere).
+    rotate_after_days: int = 150
+    notification_queue_url: str | None = None
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -59,6 +63,9 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
         revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
+        # At least a month before Amazon's 180-day deadline, so that a refused rotation has time to be fixed.
+        rotate_after_days=int(_number(environ, names.ENV_ROTATE_AFTER_DAYS, 150, 1, 150)),
+        notification_queue_url=_url(environ, names.ENV_NOTIFICATION_QUEUE_URL),
     )
 
 

@@ -138,6 +138,12 @@ class LwaError(BrokerFault):
         self.status = status
 
 
+class InvalidClient(AppCredentialsRejected):
+    """LWA invalid_client: it did not accept the client secret sent (wrong, expired, or rotated away); the
+    caller may try the app's other secret during a rotation's overlap (lwa.py). Reaches a caller as
+    AppCredentialsRejected."""
+
+
 class InvalidGrant(LwaError):
     """LWA invalid_grant: on a refresh the grant is gone; on a code exchange the code is expired or used."""
 

@@ -62,7 +62,8 @@ def timeout() -> Timeout:
 
 
 @functools.cache
-def session(*, retry_reads: bool) -> requests.Session:
+def session(*, retry_reads: bool, retry_statuses: bool = True) -> requests.Session:
+    """`retry_statuses=False` for a request that must not be repeated once Amazon answered it (a rotation)."""
     # requests loads with the first call to Amazon, not at cold start: most invocations answer from a cache.
     import requests
     from requests.adapters import HTTPAdapter
@@ -71,11 +72,11 @@ def session(*, retry_reads: bool) -> requests.Session:
         total=3,
         connect=3,
         read=3 if retry_reads else 0,
-        status=3,
+        status=3 if retry_statuses else 0,
         other=0,
         backoff_factor=0.2,
         backoff_max=2.0,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=RETRY_STATUSES if retry_statuses else (),
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
         respect_retry_after_header=False,

@@ -8,7 +8,9 @@ What each LWA error code becomes (the codes Amazon's SDKs know: reference §2 "E
 are in docs/faults.md):
 - `invalid_grant`: InvalidGrant, for the caller to decide (a refresh flags the grant revoked; a code
   exchange shows "authorization expired").
-- `invalid_client`, `unauthorized_client`: AppCredentialsRejected (our client id or secret).
+- `invalid_client`, `unauthorized_client`: AppCredentialsRejected (our client id or secret). Before that,
+  every request re-reads `{prefix}/app` at once and tries the app's other secret once: the current one if
+  the rejected one was a cached old one, the previous one while a rotation's 7-day overlap lasts.
 - `server_error`, `temporarily_unavailable`, any 5xx or 429: UpstreamUnavailable (the SDKs retry these).
 - `invalid_scope` on a grantless request: InvalidRequest (the caller chose the scope).
 - anything else (`invalid_request`, `unsupported_grant_type`, `access_denied`, `invalid_scope` where we
@@ -17,18 +19,21 @@ are in docs/faults.md):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sellertoken import appcreds, httpclient
 from sellertoken.errors import (
     AppCredentialsRejected,
+    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     LwaError,
     UpstreamUnavailable,
     echo,
 )
+from sellertoken.observability import logger
 
 if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.session), not at cold start
     import requests
@@ -80,21 +85,48 @@ class LwaClient:
         """client_credentials grant for one of Amazon's grantless scopes."""
         return self._request({"grant_type": "client_credentials", "scope": scope}, retry_reads=True)
 
+    def authenticates(self, client_id: str, client_secret: str) -> None:
+        """Raises InvalidClient unless LWA accepts this client secret (a grantless request made with it alone;
+        a refusal of the scope or the grant still means LWA knew the client)."""
+        try:
+            self._post(
+                {"grant_type": "client_credentials", "scope": GRANTLESS_SCOPES[0]}, client_id, client_secret, True
+            )
+        except InvalidClient:
+            raise
+        except (AppCredentialsRejected, InvalidRequest, LwaError):
+            return
+
     def _request(self, form: dict[str, str], *, retry_reads: bool) -> LwaToken:
         cached = appcreds.load(self.prefix)
         try:
-            return self._post(form, cached, retry_reads)
-        except AppCredentialsRejected:
-            # The secret may have been rotated since we cached it: read it again, retry only if it changed.
+            return self._post(form, cached.client_id, cached.client_secret, retry_reads)
+        except AppCredentialsRejected as rejected:
+            # The secret may have changed since we cached it, or a rotation may be under way: read the app
+            # secret again at once and try what else it holds, once each (never the rejected pair again).
             fresh = appcreds.load(self.prefix, force=True)
-            if fresh == cached:
+            untried = _same_client(fresh, cached, fresh.secrets_after_rejection(cached.client_secret, time.time()))
+            if not untried or (not isinstance(rejected, InvalidClient) and fresh == cached):
                 raise
-            return self._post(form, fresh, retry_reads)
+        for secret in untried[:-1]:
+            try:
+                return self._retry_with(form, fresh, secret, retry_reads)
+            except InvalidClient:
+                continue
+        return self._retry_with(form, fresh, untried[-1], retry_reads)
 
-    def _post(self, form: dict[str, str], creds: appcreds.AppCredentials, retry_reads: bool) -> LwaToken:
+    def _retry_with(
+        self, form: dict[str, str], creds: appcreds.AppCredentials, secret: str, retry_reads: bool
+    ) -> LwaToken:
+        token = self._post(form, creds.client_id, secret, retry_reads)
+        which = "current" if secret == creds.client_secret else "previous"
+        logger.info("LWA accepted the app's other client secret", extra={"client_secret": which})
+        return token
+
+    def _post(self, form: dict[str, str], client_id: str, client_secret: str, retry_reads: bool) -> LwaToken:
         import requests  # for the except clause below; httpclient.session() loads it
 
-        body = {**form, "client_id": creds.client_id, "client_secret": creds.client_secret}
+        body = {**form, "client_id": client_id, "client_secret": client_secret}
         try:
             response = httpclient.session(retry_reads=retry_reads).post(
                 self.endpoint,
@@ -107,6 +139,13 @@ class LwaClient:
             # The exception text may echo the request; keep only its type.
             raise UpstreamUnavailable(f"LWA unreachable ({type(exc).__name__})") from None
         return _parse(response, form["grant_type"])
+
+
+def _same_client(fresh: appcreds.AppCredentials, cached: appcreds.AppCredentials, secrets: list[str]) -> list[str]:
+    """The secrets to try with the fresh client id: when the id itself changed, its current secret too."""
+    if fresh.client_id != cached.client_id and fresh.client_secret not in secrets:
+        return [fresh.client_secret, *secrets]
+    return secrets
 
 
 def _parse(response: requests.Response, grant_type: str) -> LwaToken:
@@ -123,6 +162,8 @@ def _parse(response: requests.Response, grant_type: str) -> LwaToken:
         code = echo(str(payload.get("error") or "unknown_error"))
         if code == "invalid_grant":
             raise InvalidGrant(status)
+        if code == "invalid_client":
+            raise InvalidClient(f"LWA answered {status} {code}: the app's client id or secret is wrong")
         if code in _REJECTED_CLIENT:
             raise AppCredentialsRejected(f"LWA answered {status} {code}: the app's client id or secret is wrong")
         if code in _TRANSIENT:

@@ -37,6 +37,7 @@ FUNCTION_HANDLERS = {
     "vend": "handlers.vend.handler",
     "sweep": "handlers.sweep.handler",
     "ops": "handlers.ops.handler",
+    "rotation": "handlers.rotation.handler",
 }
 
 
@@ -48,6 +49,19 @@ def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
 
 # JSON fields of the app credentials secret, filled by the operator after deployment.
 APP_SECRET_FIELDS = ("client_id", "client_secret", "application_id")
+# Optional fields the broker writes when the client secret changes (rotation, `sellertoken app set-secret`),
+# all times ISO 8601 UTC: when the current secret expires (Amazon's notices, or the operator), the secret it
+# replaced and until when that one still works (Amazon's 7-day overlap), and when the change happened.
+APP_SECRET_EXPIRES_AT = "client_secret_expires_at"
+APP_PREVIOUS_SECRET = "previous_client_secret"
+APP_PREVIOUS_SECRET_EXPIRES_AT = "previous_client_secret_expires_at"
+APP_SECRET_ROTATED_AT = "rotated_at"
+APP_SECRET_OPTIONAL_FIELDS = (
+    APP_SECRET_EXPIRES_AT,
+    APP_PREVIOUS_SECRET,
+    APP_PREVIOUS_SECRET_EXPIRES_AT,
+    APP_SECRET_ROTATED_AT,
+)
 
 # Grant secret value schema version (bump on an incompatible change of the JSON shape).
 GRANT_SCHEMA_VERSION = 1
@@ -79,6 +93,8 @@ EVENT_SWEEP_COMPLETED = "Grant Sweep Completed"
 # A consent was refused because its token belongs to another account than the grant (a security event).
 EVENT_CONSENT_REFUSED = "Seller Consent Refused"
 EVENT_GRANT_RESTORED = "Seller Grant Restored"
+EVENT_APP_CREDENTIALS_ROTATED = "App Credentials Rotated"
+EVENT_APP_CREDENTIALS_EXPIRING = "App Credentials Expiring"
 
 # Metrics namespace (Powertools) and service name.
 METRICS_NAMESPACE = "SellerToken"
@@ -116,6 +132,20 @@ ENV_SWEEP_TIME_MARGIN_SECONDS = "SELLERTOKEN_SWEEP_TIME_MARGIN_SECONDS"
 # Seconds after which no container serves a flagged grant's cached token (optional, see config.py).
 ENV_REVOCATION_BOUND_SECONDS = "SELLERTOKEN_REVOCATION_BOUND_SECONDS"
 
+# Client-secret rotation (rotation function; optional, see config.py): the safety net's age in days, and the
+# queue Amazon's notifications arrive on (shown by `sellertoken app status`; the event source mapping reads it).
+ENV_ROTATE_AFTER_DAYS = "SELLERTOKEN_ROTATE_AFTER_DAYS"
+ENV_NOTIFICATION_QUEUE_URL = "SELLERTOKEN_NOTIFICATION_QUEUE_URL"
+CLIENT_SECRET_LIFETIME_DAYS = 180  # Amazon: rotate at least every 180 days (reference §4)
+CLIENT_SECRET_OVERLAP_DAYS = 7  # the old secret keeps working this long after a rotation (reference §4)
+APP_EXPIRING_REMINDER_DAYS = (30, 7, 1)  # `App Credentials Expiring` when no rotation has happened
+# A notification the rotation function cannot use is received this many times, then SQS moves it to the
+# dead-letter queue (redrive policy; infra/rotation.py and the local stack's queue).
+NOTIFICATION_MAX_RECEIVES = 5
+# The notification types of Amazon's Application Management API (reference §4).
+NOTICE_SECRET_EXPIRY = "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY"
+NOTICE_NEW_SECRET = "APPLICATION_OAUTH_CLIENT_NEW_SECRET"
+
 # CloudWatch metrics (Powertools EMF, dimension service=sellertoken); infra/ alarms and graphs them.
 METRIC_CACHE_HIT_MEMORY = "CacheHitMemory"
 METRIC_CACHE_HIT_SHARED = "CacheHitShared"
@@ -134,3 +164,7 @@ METRIC_CONSENT_FAILED = "ConsentFailed"
 METRIC_EVENT_PUBLISH_FAILED = "EventPublishFailed"
 METRIC_CONSENT_REFUSED = "ConsentRefused"  # alarmed: someone tried to land a token on another account's grant
 METRIC_IDENTITY_UNVERIFIED = "IdentityUnverified"  # a grant replaced without proof of the same account
+METRIC_APP_CREDENTIALS_ROTATED = "AppCredentialsRotated"
+METRIC_ROTATION_FAILED = "RotationFailed"  # alarmed: Amazon refused a rotation, or its new secret never came
+METRIC_NOTICE_REJECTED = "RotationNoticeRejected"  # a notification for another app, malformed or out of order
+METRIC_APP_SECRET_DAYS_LEFT = "AppSecretDaysLeft"  # alarmed when low: the expiry nears and no rotation happened

@@ -107,7 +107,12 @@ def invokes(broker) -> InvokeCounter:
 
 def test_endpoints_name_the_lambda_endpoint_and_the_vend_function(stack):
     assert stack.endpoints["lambda"].startswith("http://127.0.0.1:")
-    assert stack.endpoints["functions"] == {"vend": VEND, "sweep": "sellertoken-sweep", "ops": "sellertoken-ops"}
+    assert stack.endpoints["functions"] == {
+        "vend": VEND,
+        "sweep": "sellertoken-sweep",
+        "ops": "sellertoken-ops",
+        "rotation": "sellertoken-rotation",
+    }
 
 
 @pytest.mark.parametrize(

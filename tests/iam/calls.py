@@ -119,6 +119,8 @@ def _resources(call: Call, env: Environment) -> list[str]:
     if call.action == "events:PutEvents":
         buses = call.field("EventBusName") or ("default",)
         return sorted({bus_arn(env.expand(bus)) for bus in buses})
+    if call.service == "sqs" and isinstance(call.field("QueueUrl"), str):
+        return [queue_arn(env.expand(call.field("QueueUrl")))]
     if call.action == "lambda:InvokeFunction":
         function = env.expand(call.field("FunctionName"))
         qualifier = call.field("Qualifier")
@@ -129,6 +131,8 @@ def _resources(call: Call, env: Environment) -> list[str]:
 
 def _implied_kms(call: Call, env: Environment, own: list[Request]) -> list[Request]:
     if call.service == "secretsmanager" and call.operation == "GetSecretValue":
+        actions = ("kms:Decrypt",)
+    elif call.service == "sqs" and call.operation == "ReceiveMessage":
         actions = ("kms:Decrypt",)
     elif call.service == "secretsmanager" and call.operation in SECRET_VALUE_WRITES:
         actions = ("kms:GenerateDataKey", "kms:Decrypt")
@@ -153,6 +157,13 @@ def encryption_key(resource_arn: str, call: Call, env: Environment) -> str | Non
         if call.operation == "CreateSecret" and call.field("KmsKeyId") != f"${{{names.ENV_KMS_KEY_ID}}}":
             raise Unsupported(f"{call}: creates a secret with a key other than {names.ENV_KMS_KEY_ID}")
         return env.value(names.ENV_KMS_KEY_ID)
+    if ":sqs:" in resource_arn:
+        # SQS developer guide, "Configuring KMS permissions": a consumer of an SSE-KMS queue needs kms:Decrypt.
+        for logical_id, queue in template.of_type("AWS::SQS::Queue").items():
+            if template.resolve({"Fn::GetAtt": [logical_id, "Arn"]}) == resource_arn:
+                key = queue["Properties"].get("KmsMasterKeyId")
+                return template_text(template, key) if key is not None else None
+        return None
     if ":dynamodb:" in resource_arn:
         for logical_id, table in template.of_type("AWS::DynamoDB::Table").items():
             if f"table/{template.resolve({'Ref': logical_id})}" == resource_arn.split(":", 5)[5]:
@@ -164,6 +175,12 @@ def encryption_key(resource_arn: str, call: Call, env: Environment) -> str | Non
 def secret_arn(name: str) -> str:
     # The six random characters of a real ARN; any six match the template's `-??????`.
     return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbC123"
+
+
+def queue_arn(url: str) -> str:
+    """The ARN of the queue a URL names: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or moto's host)."""
+    account, name = url.rstrip("/").split("/")[-2:]
+    return f"arn:{PARTITION}:sqs:{REGION}:{account if account.isdigit() else ACCOUNT}:{name}"
 
 
 def bus_arn(name: str) -> str:

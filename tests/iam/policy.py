@@ -89,6 +89,8 @@ class Template:
             return self._secret_arn(name, properties)
         if type_ in ("AWS::SNS::Topic", "AWS::Lambda::Alias", "AWS::Lambda::Version"):
             return self._arn(name, type_, properties)
+        if type_ == "AWS::SQS::Queue":  # a queue's Ref is its URL
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self._physical_name(name, type_, properties)}"
         return self._physical_name(name, type_, properties)
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
@@ -108,6 +110,7 @@ class Template:
             "AWS::Lambda::Function": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}",
             "AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
+            "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}",
             "AWS::SecretsManager::Secret": self._secret_arn(logical_id, properties),
         }
         if type_ == "AWS::Lambda::Alias":
@@ -129,6 +132,7 @@ class Template:
             "AWS::IAM::Role": "RoleName",
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::SNS::Topic": "TopicName",
+            "AWS::SQS::Queue": "QueueName",
         }.get(type_)
         if name_property and name_property in properties:
             return self._text(properties[name_property])

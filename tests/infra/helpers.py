@@ -16,6 +16,7 @@ FULL_CONTEXT = {
     "appIsDraft": "false",
     "vendProvisionedConcurrency": "2",
     "sweepRateHours": "4",
+    "rotateAfterDays": "120",
 }
 # Redeploying over the retained key and secrets of an earlier deployment (docs/deploy.md).
 RESTORE_CONTEXT = {

@@ -16,7 +16,7 @@ def test_without_an_alarm_email_there_is_no_topic_and_no_notification_rule(defau
     assert all("EventPattern" not in r["Properties"] for r in rules)
 
 
-def test_revocations_rejected_credentials_and_refused_consents_reach_the_topic_from_the_configured_bus(full):
+def test_revocations_rejected_or_expiring_credentials_and_refused_consents_reach_the_topic_from_the_bus(full):
     (topic_id,) = full.resources("AWS::SNS::Topic")
     patterns = {}
     for rule in full.resources("AWS::Events::Rule").values():
@@ -28,12 +28,13 @@ def test_revocations_rejected_credentials_and_refused_consents_reach_the_topic_f
     assert patterns == {
         names.EVENT_GRANT_REVOKED: [names.EVENT_SOURCE],
         names.EVENT_APP_CREDENTIALS_REJECTED: [names.EVENT_SOURCE],
+        names.EVENT_APP_CREDENTIALS_EXPIRING: [names.EVENT_SOURCE],
         names.EVENT_CONSENT_REFUSED: [names.EVENT_SOURCE],
     }
 
 
 def test_topic_is_encrypted_with_the_key_denies_plain_http_and_mails_the_operator(full):
-    (key_id,) = full.resources("AWS::KMS::Key")
+    (key_id,) = [k for k in full.resources("AWS::KMS::Key") if k.startswith("Storage")]
     topic = full.one("AWS::SNS::Topic", "AlarmTopic")["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     full.template.has_resource_properties(
@@ -48,7 +49,7 @@ def test_topic_is_encrypted_with_the_key_denies_plain_http_and_mails_the_operato
 
 
 def test_the_services_that_publish_to_the_topic_may_use_its_key(full):
-    key_statements = full.one("AWS::KMS::Key", "Key")["Properties"]["KeyPolicy"]["Statement"]
+    key_statements = full.one("AWS::KMS::Key", "StorageKey")["Properties"]["KeyPolicy"]["Statement"]
     services = {s["Principal"]["Service"]: sorted(s["Action"]) for s in key_statements if "Service" in s["Principal"]}
     assert services == {
         "events.amazonaws.com": ["kms:Decrypt", "kms:GenerateDataKey"],

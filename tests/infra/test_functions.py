@@ -47,8 +47,9 @@ def test_function_gets_every_shared_setting_and_the_powertools_names(each, handl
 
 
 def test_timeouts_and_memory_fit_each_job(default):
-    oauth, vend, sweep, ops = (function(default.json, h) for h in HANDLERS)
-    assert (oauth["Timeout"], vend["Timeout"], sweep["Timeout"], ops["Timeout"]) == (15, 30, 900, 30)
+    oauth, vend, sweep, ops, rotation = (function(default.json, h) for h in HANDLERS)
+    timeouts = (oauth["Timeout"], vend["Timeout"], sweep["Timeout"], ops["Timeout"], rotation["Timeout"])
+    assert timeouts == (15, 30, 900, 30, 30)
     assert vend["MemorySize"] == 512
 
 

@@ -12,11 +12,17 @@ UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "secr
 GRANTS_ARN_SUFFIX = f":secret:{names.grants_prefix()}*"
 
 
-def test_no_statement_anywhere_has_a_wildcard_action(each):
+def test_no_statement_anywhere_allows_a_wildcard_action(each):
     for logical_id, _, statement in statements(each.json):
         assert "NotAction" not in statement, logical_id
+        if _denies_plain_http(statement):
+            continue  # `sqs:*` there takes away, it grants nothing (cdk-nag SQS4 asks for exactly this)
         for action in as_list(statement["Action"]):
             assert "*" not in action, f"{logical_id}: {action}"
+
+
+def _denies_plain_http(statement: dict) -> bool:
+    return statement["Effect"] == "Deny" and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_star_resources_only_for_unscopable_actions_or_in_the_key_policy(each):
@@ -74,7 +80,7 @@ def test_sweep_reads_and_retags_grants_and_keeps_a_rotated_token_but_never_creat
 
 
 def test_every_function_may_use_the_key_publish_events_and_read_the_app_secret(default):
-    (key_id,) = default.resources("AWS::KMS::Key")
+    (key_id,) = [k for k in default.resources("AWS::KMS::Key") if k.startswith("Storage")]
     (app_secret_id,) = [k for k in default.resources("AWS::SecretsManager::Secret") if "AppSecret" in k]
     # Ops writes no secret value (it moves version stages), so it only decrypts.
     key_use = {"OAuth": {"kms:Decrypt", "kms:GenerateDataKey"}, "Ops": {"kms:Decrypt"}}

@@ -21,7 +21,7 @@ def read_grant(key: str = "vend") -> dict:
 
 
 def key_arn(template: dict) -> str:
-    (key_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"]
+    (key_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key" and "Storage" in k]
     return f"arn:aws:kms:us-east-1:123456789012:key/{key_id}"
 
 
@@ -106,9 +106,31 @@ def test_a_function_missing_from_the_registry_is_an_error(default):
 
 
 def test_an_operation_with_no_resource_rule_is_an_error_not_a_pass(default):
-    report = check([call("vend", "sqs", "SendMessage", QueueUrl="q")], default.json, coverage=False)
+    report = check([call("vend", "sns", "Publish", TopicArn="t")], default.json, coverage=False)
 
-    assert report.failed and "no rule for the resources of sqs:SendMessage" in report.errors[0]
+    assert report.failed and "no rule for the resources of sns:Publish" in report.errors[0]
+
+
+QUEUE = f"${{{names.ENV_NOTIFICATION_QUEUE_URL}}}"
+
+
+def test_receiving_from_the_notification_queue_implies_decrypt_with_the_queue_key_not_the_stack_key(default):
+    received = call("rotation", "sqs", "ReceiveMessage", QueueUrl=QUEUE)
+
+    report = check([received], default.json, coverage=False)
+
+    assert not report.failed, report.lines()
+    assert report.requests == 2  # sqs:ReceiveMessage on the queue, kms:Decrypt on the queue's own key
+
+
+def test_a_function_not_fed_by_the_queue_may_not_receive_from_it(default):
+    received = call("vend", "sqs", "ReceiveMessage", QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/q")
+
+    report = check([received], default.json, coverage=False)
+
+    assert any(
+        d.startswith("vend may not sqs:ReceiveMessage on arn:aws:sqs:us-east-1:123456789012:q") for d in report.denied
+    )
 
 
 def test_every_action_excused_from_coverage_is_granted_to_every_function(default):

@@ -13,7 +13,7 @@ def _alarms(synth) -> dict[str, dict]:
 
 def test_every_function_has_an_error_and_a_throttle_alarm(default):
     lambda_alarms = [a for a in _alarms(default).values() if a.get("Namespace") == "AWS/Lambda"]
-    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 4 + ["Throttles"] * 4
+    assert sorted(a["MetricName"] for a in lambda_alarms) == ["Errors"] * 5 + ["Throttles"] * 5
     functions = {a["Dimensions"][0]["Value"]["Ref"] for a in lambda_alarms}
     assert functions == set(default.resources("AWS::Lambda::Function"))
 

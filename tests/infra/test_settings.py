@@ -17,7 +17,7 @@ def _settings(**context) -> Settings:
 def test_defaults_need_no_context():
     settings = _settings()
     assert (settings.prefix, settings.event_bus_name, settings.app_is_draft) == ("sellertoken", "default", True)
-    assert (settings.sweep_rate_hours, settings.vend_provisioned_concurrency) == (6, 0)
+    assert (settings.sweep_rate_hours, settings.vend_provisioned_concurrency, settings.rotate_after_days) == (6, 0, 150)
 
 
 def test_strings_from_the_command_line_are_parsed():
@@ -44,6 +44,8 @@ def test_an_imported_app_secret_must_carry_the_name_the_functions_look_up():
         ("alarmEmail", "not-an-email"),
         ("successUrl", "http://insecure.example.com"),
         ("kmsKeyArn", "alias/sellertoken"),
+        ("rotateAfterDays", "151"),  # Amazon's deadline is 180 days: a month is left to fix a refused rotation
+        ("rotateAfterDays", "0"),
     ],
 )
 def test_malformed_values_fail_with_the_key_name(key, value):

@@ -17,6 +17,7 @@ from devstack.apigw import build_event
 from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.seed import Seeded, clients, function_environment, seed
 from sellertoken import names, state
+from tests.integration.rotation_world import rotation_world  # noqa: F401 - the rotation tests' fixture
 
 REDIRECT_URI = "https://broker.example.test/callback"
 APP = {

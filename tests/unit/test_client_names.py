@@ -12,3 +12,4 @@ def test_every_name_the_client_copies_equals_the_brokers():
     assert copied and all(getattr(broker, k) == v for k, v in copied.items()), copied
     assert client.grants_prefix("x") == broker.grants_prefix("x")
     assert client.ops_function_name("x") == broker.function_name("ops", "x")
+    assert client.rotation_function_name("x") == broker.function_name("rotation", "x")

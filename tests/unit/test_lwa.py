@@ -264,6 +264,75 @@ def test_rejected_secret_is_re_read_and_the_rotated_one_is_used_at_once(sim, lwa
     assert sim.calls()["token.error"] == 2
 
 
+FUTURE, PAST = "2999-01-01T00:00:00Z", "2000-01-01T00:00:00Z"
+OTHER_WRONG_SECRET = "amzn1.oa2-cs.v1." + "0ther" * 8
+
+
+def test_during_the_overlap_a_rejected_current_secret_falls_back_to_the_previous_one_once(sim, lwa, secretsmanager):
+    # Given a rotation stored a new secret LWA does not accept (yet), and the previous one inside its overlap
+    put_app_secret(
+        secretsmanager,
+        client_secret=WRONG_SECRET,
+        previous_client_secret=APP["client_secret"],
+        previous_client_secret_expires_at=FUTURE,
+    )
+
+    # When a grantless token is asked for
+    token = lwa.grantless(NOTIFICATIONS)
+
+    # Then the previous secret got it on the second and last try
+    assert token.access_token.startswith("Atc|")
+    assert (token_calls(sim, "client_credentials"), sim.calls()["token.invalid_client"]) == (2, 1)
+
+
+def test_a_previous_secret_past_its_overlap_is_never_sent(sim, lwa, secretsmanager):
+    put_app_secret(
+        secretsmanager,
+        client_secret=WRONG_SECRET,
+        previous_client_secret=APP["client_secret"],
+        previous_client_secret_expires_at=PAST,
+    )
+
+    with pytest.raises(AppCredentialsRejected):
+        lwa.grantless(NOTIFICATIONS)
+
+    assert token_calls(sim, "client_credentials") == 1
+
+
+def test_when_both_secrets_are_rejected_each_was_sent_once(sim, lwa, secretsmanager):
+    put_app_secret(
+        secretsmanager,
+        client_secret=WRONG_SECRET,
+        previous_client_secret=OTHER_WRONG_SECRET,
+        previous_client_secret_expires_at=FUTURE,
+    )
+
+    with pytest.raises(AppCredentialsRejected):
+        lwa.refresh(REFRESH_TOKEN)
+
+    assert (token_calls(sim, "refresh_token"), sim.calls()["token.invalid_client"]) == (2, 2)
+
+
+def test_a_client_refused_as_unauthorized_is_not_retried_with_the_previous_secret(sim, lwa, secretsmanager):
+    # Given LWA knows the client but refuses the operation (the secret is not the problem)
+    put_app_secret(secretsmanager, previous_client_secret=OTHER_WRONG_SECRET, previous_client_secret_expires_at=FUTURE)
+    sim.set_fault("token", status=400, error="unauthorized_client")
+
+    with pytest.raises(AppCredentialsRejected):
+        lwa.grantless(NOTIFICATIONS)
+
+    assert token_calls(sim, "client_credentials") == 1
+
+
+def test_lwa_is_asked_with_the_new_secret_first_during_the_overlap(sim, lwa, secretsmanager):
+    # Given the previous secret is the one LWA does not accept any more: the current one is used, alone
+    put_app_secret(secretsmanager, previous_client_secret=WRONG_SECRET, previous_client_secret_expires_at=FUTURE)
+
+    lwa.grantless(NOTIFICATIONS)
+
+    assert (token_calls(sim, "client_credentials"), sim.calls()["token.invalid_client"]) == (1, 0)
+
+
 def test_incomplete_app_secret_is_a_configuration_error_naming_the_secret(sim, lwa, secretsmanager):
     put_app_secret(secretsmanager, client_secret="")
 
