@@ -78,6 +78,7 @@ def function_environment(
     redirect_uri: str,
     aws_url: str | None = None,
     success_url: str | None = None,
+    vendor_central_url: str | None = None,
 ) -> dict[str, str]:
     """The functions' environment on the local stack, as infra/ sets it in AWS, with Amazon at the simulator
     (aws_url None: moto's in-process mock)."""
@@ -98,6 +99,8 @@ def function_environment(
         names.ENV_CONSENT_BASE_URL: amazon_url,
         names.ENV_SPAPI_BASE_URL: amazon_url,
     }
+    if vendor_central_url:
+        env[names.ENV_VENDOR_CONSENT_BASE_URL] = vendor_central_url
     if aws_url:
         env["AWS_ENDPOINT_URL"] = aws_url
     if success_url:

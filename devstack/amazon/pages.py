@@ -30,12 +30,15 @@ button.primary{background:#ffd814;border-color:#fcd200}
 """
 
 
-def _document(title: str, body: str) -> str:
+SITE_NAMES = {"seller": "seller central", "vendor": "vendor central"}
+
+
+def _document(title: str, body: str, site: str = "seller") -> str:
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-        "<header>amazon seller central <span>local simulator</span></header>\n"
+        f"<header>amazon {SITE_NAMES[site]} <span>local simulator</span></header>\n"
         f"<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
 
@@ -48,8 +51,9 @@ def consent_page(
     version: str,
     selling_partner_id: str,
     error: str | None = None,
+    site: str = "seller",
 ) -> str:
-    """The page a seller sees before authorizing an application."""
+    """The page a seller (Seller Central) or vendor (Vendor Central) sees before authorizing an application."""
     app = escape(application_id)
     alert = f'<p class="error" role="alert">{escape(error)}</p>\n' if error else ""
     hidden = "".join(
@@ -71,21 +75,21 @@ def consent_page(
         '<label for="selling_partner_id">Selling partner ID</label>\n'
         '<input type="text" id="selling_partner_id" name="selling_partner_id" '
         f'value="{escape(selling_partner_id)}" autocomplete="off" spellcheck="false">\n'
-        '<p class="hint">The simulator signs you in as this seller. Keep the generated ID for a new '
-        "seller or enter an existing one to re-authorize it.</p>\n"
+        f'<p class="hint">The simulator signs you in as this {site}. Keep the generated ID for a new '
+        f"{site} or enter an existing one to re-authorize it.</p>\n"
         '<div class="actions">\n'
         '<button type="submit" class="primary" name="action" value="confirm">Confirm</button>\n'
         '<button type="submit" name="action" value="cancel">Cancel</button>\n'
         "</div>\n</form>"
     )
-    return _document(f"Authorize {application_id}", body)
+    return _document(f"Authorize {application_id}", body, site)
 
 
-def error_page(code: str, message: str) -> str:
+def error_page(code: str, message: str, site: str = "seller") -> str:
     """An Amazon-style consent error page, e.g. code MD5101 for a redirect URI mismatch."""
     body = (
         "<h1>We're sorry</h1>\n"
         f'<p class="error" role="alert">{escape(message)}</p>\n'
         f'<p class="hint">Error code: <code>{escape(code)}</code></p>'
     )
-    return _document(f"Error {code}", body)
+    return _document(f"Error {code}", body, site)

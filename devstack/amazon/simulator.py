@@ -1,9 +1,14 @@
-"""AmazonSimulator: one loopback HTTP server that routes each path to its concern, plus the helpers
-tests and the local stack call directly (the same switches the control API offers over HTTP).
+"""AmazonSimulator: loopback HTTP servers that route each path to its concern, plus the helpers tests
+and the local stack call directly (the same switches the control API offers over HTTP).
+
+Two servers share one world: `base_url` is Seller Central (and LWA, SP-API and the control API, which
+one host serves here), `vendor_central_url` is Vendor Central. Amazon's two sites are different hosts;
+the broker tells a vendor's consent from a seller's by the host, so the simulator keeps them apart too.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -13,7 +18,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from devstack.amazon.consent import Consent
+from devstack.amazon.consent import SITE, Consent
 from devstack.amazon.control import Control
 from devstack.amazon.lwa import Lwa
 from devstack.amazon.spapi import SpApi
@@ -54,6 +59,7 @@ class AmazonSimulator:
         redirect_uris: list[str] | tuple = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        vendor_port: int = 0,
         code_ttl_seconds: int = 300,
         access_token_ttl_seconds: int = 3600,
         app_is_draft: bool = True,
@@ -67,9 +73,10 @@ class AmazonSimulator:
         )
         self.host = host
         self.port = port
+        self.vendor_port = vendor_port
         self.base_url = ""
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self.vendor_central_url = ""
+        self._servers: list[tuple[BaseWSGIServer, threading.Thread]] = []
         self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {}
         for concern in (Consent(self.world), Lwa(self.world), SpApi(self.world), Control(self.world)):
             for path, methods in concern.routes().items():
@@ -109,33 +116,43 @@ class AmazonSimulator:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> str:
-        """Serve on a daemon thread; returns the base URL, e.g. "http://127.0.0.1:54321"."""
-        if self._server is not None:
+        """Serve on daemon threads; returns Seller Central's base URL, e.g. "http://127.0.0.1:54321"
+        (Vendor Central's is `vendor_central_url`)."""
+        if self._servers:
             raise RuntimeError("the Amazon simulator is already running")
         self.world.stopping.clear()
         try:
-            server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        except SystemExit as exc:  # werkzeug exits the process when it cannot bind
-            raise OSError(f"cannot bind the Amazon simulator to {self.host}:{self.port}") from exc
-        self._server = server
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.base_url = f"http://{host}:{server.port}"
-        self._thread = threading.Thread(target=server.serve_forever, name="amazon-simulator", daemon=True)
-        self._thread.start()
+            self.base_url = self._serve("seller", self.port)
+            self.vendor_central_url = self._serve("vendor", self.vendor_port)
+        except OSError:
+            self.stop()
+            raise
         return self.base_url
 
+    def _serve(self, site: str, port: int) -> str:
+        app = functools.partial(self._wsgi, site)
+        try:
+            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
+        except SystemExit as exc:  # werkzeug exits the process when it cannot bind
+            raise OSError(f"cannot bind the Amazon simulator to {self.host}:{port}") from exc
+        thread = threading.Thread(target=server.serve_forever, name=f"amazon-simulator-{site}", daemon=True)
+        self._servers.append((server, thread))
+        thread.start()
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{server.port}"
+
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
+        if not self._servers:
             return
         self.world.stop()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
+        for server, thread in self._servers:
+            server.shutdown()
+            server.server_close()
             thread.join(timeout=5)
-        self._server = self._thread = None
+        self._servers = []
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def _wsgi(self, site: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[SITE] = site
         request = Request(environ)
         try:
             methods = self._routes.get(request.path)

@@ -32,7 +32,16 @@ COUNTERS = (
     "consent.cancel",
 )
 
-SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
+# The two forms of selling_partner_id Amazon issues (reference "Identifier and token formats"). Defined here
+# apart from the broker's check (sellertoken.names) on purpose: a simulator that borrowed the broker's pattern
+# would agree with any mistake in it, as both once agreed on [A-Z0-9]{8,20}, which refused every vendor.
+# source(ids.seller): DEVGUIDE-2021 and MODELS examples (A3FHEXAMPLEYWS, A3TH9S8BH6GOGM): "A", capital letters and
+# digits, 13-14 long in every example (shorter and longer ones are accepted when typed: inferred)
+SELLER_ID = re.compile(r"A[A-Z0-9]{7,19}")
+# source(ids.vendor): selling-partner-api-models#2397 ("amzn1.vg.xxxxx"); 7 digits in public code (amzn1.vg.2072811)
+VENDOR_ID = re.compile(r"amzn1\.vg\.[0-9]{1,20}")
+SELLER, VENDOR = "seller", "vendor"
+SELLING_PARTNER_ID = re.compile(f"{SELLER_ID.pattern}|{VENDOR_ID.pattern}")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ALPHABET = string.ascii_letters + string.digits
 
@@ -57,12 +66,22 @@ MARKETPLACES: dict[str, dict[str, str]] = {
     )
 }  # fmt: skip
 DEFAULT_MARKETPLACES = ("ATVPDKIKX0DER",)
-ACCOUNT_TYPES = ("seller", "vendor")
+ACCOUNT_TYPES = (SELLER, VENDOR)
 
 
 def new_selling_partner_id() -> str:
-    """A fresh id shaped like Amazon's examples: "A" and 13 of [A-Z0-9]."""
+    """A fresh seller id shaped like Amazon's examples: "A" and 13 of [A-Z0-9]."""
     return "A" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(13))
+
+
+def new_vendor_id() -> str:
+    """A fresh vendor group id: "amzn1.vg." and 7 digits, as in public code."""
+    return "amzn1.vg." + str(secrets.randbelow(9_000_000) + 1_000_000)
+
+
+def account_type_of(selling_partner_id: str) -> str:
+    """Amazon's two id forms belong to the two kinds of account."""
+    return VENDOR if VENDOR_ID.fullmatch(selling_partner_id) else SELLER
 
 
 @dataclass(slots=True)
@@ -93,9 +112,9 @@ class Account:
 
 
 def default_account(selling_partner_id: str) -> Account:
-    # inferred: a store name of its own, so that two simulated sellers are visibly different accounts.
-    # One host serves every region here, so a new account sells in the US until told otherwise.
-    return Account(f"Simulated store {selling_partner_id}", DEFAULT_MARKETPLACES)
+    # inferred(accounts.default): a store name of its own, so that two simulated sellers are visibly different
+    # accounts. One host serves every region here, so a new account sells in the US until told otherwise.
+    return Account(f"Simulated store {selling_partner_id}", DEFAULT_MARKETPLACES, account_type_of(selling_partner_id))
 
 
 @dataclass(slots=True)
@@ -192,7 +211,7 @@ class World:
         account_type: str | None = None,
     ) -> dict[str, Any]:
         if not SELLING_PARTNER_ID.fullmatch(selling_partner_id):
-            raise ValueError("selling_partner_id must match [A-Z0-9]{8,20}")
+            raise ValueError("selling_partner_id must be a seller's (A…) or a vendor's (amzn1.vg.…) id")
         if store_name is not None and (not isinstance(store_name, str) or not 0 < len(store_name) <= 200):
             raise ValueError("store_name must be a string of 1 to 200 characters")
         if marketplaces is not None and (
@@ -238,7 +257,7 @@ class World:
 
     def issue_code(self, selling_partner_id: str, redirect_uri: str) -> str:
         if not SELLING_PARTNER_ID.fullmatch(selling_partner_id):
-            raise ValueError("selling_partner_id must match [A-Z0-9]{8,20}")
+            raise ValueError("selling_partner_id must be a seller's (A…) or a vendor's (amzn1.vg.…) id")
         code = "ANDL" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(24))
         with self.lock:
             expires_at = self.clock() + self.code_ttl_seconds

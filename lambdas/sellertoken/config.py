@@ -40,6 +40,9 @@ class Config:
     sweep_time_margin_seconds: int = 60
     # Vend: no container serves a flagged grant's cached token longer than this after the flag.
     revocation_bound_seconds: float = 60.0
+    # Vendor Central elsewhere than consent_base_url (the local stack serves it on a port of its own, so that
+    # the host tells a vendor's consent from a seller's as Amazon's hosts do); None: consent_base_url.
+    vendor_consent_base_url: str | None = None
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -59,6 +62,7 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
         revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
+        vendor_consent_base_url=_url(environ, names.ENV_VENDOR_CONSENT_BASE_URL, origin_only=True),
     )
 
 

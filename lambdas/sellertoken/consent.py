@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sellertoken import appcreds, events, grantcheck, grants, names, state
 from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
-from sellertoken.grants import SELLING_PARTNER_ID
 from sellertoken.identity import View
 from sellertoken.lwa import LwaClient, LwaToken
 from sellertoken.observability import count, logger
@@ -59,7 +58,7 @@ class Completed:
 
 def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
     """GET /authorize: pick the consent page for the region or marketplace and send the browser there."""
-    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+    table = RegionTable.of(config)
     region_code = _param(params, "region")
     market_code = _param(params, "marketplace")
     account_type = _param(params, "account_type") or SELLER
@@ -91,7 +90,7 @@ def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
 
 def login(config: Config, params: Mapping[str, str]) -> Redirect:
     """GET /login (Appstore and re-authorization): send the browser back to Amazon's callback URI."""
-    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+    table = RegionTable.of(config)
     callback = _param(params, "amazon_callback_uri")
     amazon_state = _param(params, "amazon_state")
     seller = _param(params, "selling_partner_id")
@@ -99,12 +98,12 @@ def login(config: Config, params: Mapping[str, str]) -> Redirect:
         raise _bad_request("amazon_callback_uri", "amazon_callback_uri is missing.")
     if not amazon_state or not amazon_state.isprintable():
         raise _bad_request("amazon_state", "amazon_state is missing or malformed.")
-    if seller is not None and not SELLING_PARTNER_ID.fullmatch(seller):
+    if seller is not None and not names.is_selling_partner_id(seller):
         raise _bad_request("selling_partner_id", "selling_partner_id is malformed.")
     parts = urlsplit(callback)
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     regions = table.consent_origins().get(origin)
-    local = config.consent_base_url is not None and origin == config.consent_base_url.lower()
+    local = origin in {u.lower() for u in (config.consent_base_url, config.vendor_consent_base_url) if u}
     if not regions or (parts.scheme != "https" and not local) or parts.username or parts.password:
         raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not an Amazon consent address.")
     if not URL_PATH.fullmatch(parts.path):
@@ -151,7 +150,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
         logger.error("state signed with our key carries claims we never issue")
         raise _invalid_state("implausible", "authorize?region=na")
     seller = _param(params, "selling_partner_id")
-    if not seller or not SELLING_PARTNER_ID.fullmatch(seller):
+    if not names.is_selling_partner_id(seller):
         raise _bad_request("selling_partner_id", "Amazon's answer carried a malformed selling_partner_id.")
     try:
         state.consume(config.table_name, claims)
@@ -189,7 +188,7 @@ def _land(
     config: Config, lwa: LwaClient, claims: state.StateClaims, seller: str, token: LwaToken, restart: str
 ) -> Completed:
     """Store the new refresh token under `seller` if the identity policy lets it land there (grantcheck)."""
-    endpoint = RegionTable(config.consent_base_url, config.spapi_base_url).spapi_endpoint(claims.region)
+    endpoint = RegionTable.of(config).spapi_endpoint(claims.region)
     client_id = appcreds.load(config.prefix).client_id
     known_new = None
     # Twice at most: a first-time consent that loses the race to create the secret is checked against the

@@ -73,8 +73,8 @@ def parse_request(payload: object) -> VendRequest:
             raise InvalidRequest(f"{extra} cannot be combined with scope (a grantless token has no seller)")
         return VendRequest(None, region, min_ttl, scope=scope)
     seller = payload.get("selling_partner_id")
-    if not isinstance(seller, str) or not grants.SELLING_PARTNER_ID.fullmatch(seller):
-        raise InvalidRequest("selling_partner_id is missing or malformed")
+    if not names.is_selling_partner_id(seller):
+        raise InvalidRequest(names.SELLING_PARTNER_ID_RULE)
     if region is None:
         raise InvalidRequest("region is required (na, eu or fe)")
     target = payload.get("target_application")
@@ -120,7 +120,7 @@ class Vendor:
         self.revocations = revocations.RevocationWatch(feed.read, config.revocation_bound_seconds, clock)
         self.shared = SharedCache(config.table_name, dynamodb, admit=self._admits)
         self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
-        self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
+        self.regions = RegionTable.of(config)
 
     def vend(self, request: VendRequest) -> dict:
         client_id = appcreds.load(self.config.prefix).client_id

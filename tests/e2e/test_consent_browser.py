@@ -260,22 +260,6 @@ def test_cancel_shows_not_completed_and_stores_nothing(tab, stack, aws):
     expect(seller_field(page)).to_be_visible()
 
 
-def test_vendor_authorization_is_stored_as_a_vendor_grant(tab, stack, aws):
-    # Given a vendor sent to /authorize?region=na&account_type=vendor
-    # When they confirm on the consent page
-    selling_partner_id, response = authorize(tab, stack, "region=na&account_type=vendor")
-
-    # Then the page names a vendor, and the grant is a vendor grant in NA
-    expect_success_page(tab.page, response, selling_partner_id, "vendor", "NA")
-    value, tags = read_grant(aws, "na", selling_partner_id)
-    assert value["account_type"] == "vendor"
-    assert value["region"] == "na"
-    assert tags[names.TAG_ACCOUNT_TYPE] == "vendor"
-    assert tags[names.TAG_STATUS] == "active"
-    events = aws.events.wait_for(selling_partner_id)
-    assert [(e.detail_type, e.detail["account_type"]) for e in events] == [(names.EVENT_SELLER_AUTHORIZED, "vendor")]
-
-
 def test_a_european_marketplace_stores_the_grant_in_region_eu(tab, stack, aws):
     # Given a seller sent to /authorize?marketplace=DE
     # When they confirm on the consent page

@@ -40,7 +40,9 @@ def aws(amazon, monkeypatch):
     amazon.reset()
     with mock_aws():
         seeded = seed(None, app_credentials=APP, state_key=secrets.token_urlsafe(48))
-        env = function_environment(seeded, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI)
+        env = function_environment(
+            seeded, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI, vendor_central_url=amazon.vendor_central_url
+        )
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv(names.ENV_SUCCESS_URL, raising=False)

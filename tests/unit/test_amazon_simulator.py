@@ -155,15 +155,15 @@ class Form(HTMLParser):
         elif tag == "button":
             self._button = None
 
-    def submit(self, sim, http, button: str, **overrides):
+    def submit(self, sim, http, button: str, *, base: str | None = None, **overrides):
         name, value = self.buttons[button]
         data = {**self.fields, name: value, **overrides}
-        return http.post(sim.base_url + self.action, data=data, allow_redirects=False, timeout=10)
+        return http.post((base or sim.base_url) + self.action, data=data, allow_redirects=False, timeout=10)
 
 
-def consent(sim, http, **params):
+def consent(sim, http, *, base: str | None = None, **params):
     query = {"application_id": APP_ID, "state": "st-123", "version": "beta", **params}
-    return http.get(f"{sim.base_url}/apps/authorize/consent", params=query, timeout=10)
+    return http.get(f"{base or sim.base_url}/apps/authorize/consent", params=query, timeout=10)
 
 
 def redirect_query(response) -> tuple[str, dict[str, str]]:
@@ -408,8 +408,39 @@ def test_confirm_with_an_invalid_seller_id_shows_the_page_again(sim, http):
     response = form.submit(sim, http, "Confirm", selling_partner_id="bad id")
 
     assert response.status_code == 400
-    assert "8 to 20 capital letters" in response.text
+    assert "Enter a seller ID: A followed by 7 to 19 capital letters and digits." in response.text
     assert Form(response.text).buttons.keys() == {"Confirm", "Cancel"}
+
+
+def test_vendor_central_signs_in_a_vendor_group_whose_code_is_a_vendor_grant(sim, http):
+    # Given Vendor Central's consent page (a host of its own)
+    page = consent(sim, http, base=sim.vendor_central_url)
+    form = Form(page.text)
+    vendor = form.fields["selling_partner_id"]
+    assert page.status_code == 200 and "vendor central" in page.text
+    assert re.fullmatch(r"amzn1\.vg\.[0-9]{7}", vendor)
+
+    # When the vendor confirms
+    target, query = redirect_query(form.submit(sim, http, "Confirm", base=sim.vendor_central_url))
+
+    # Then the code is theirs, and Amazon knows them as a vendor
+    assert target == CALLBACK and query["selling_partner_id"] == vendor
+    assert exchange(sim, http, query["spapi_oauth_code"]).status_code == 200
+    assert sim.account(vendor)["account_type"] == "vendor"
+
+
+@pytest.mark.parametrize(
+    ("site", "typed", "hint"),
+    [("vendor", "A3FHEXAMPLEYWS", "Enter a vendor group ID"), ("seller", "amzn1.vg.2072811", "Enter a seller ID")],
+)
+def test_each_central_signs_in_only_its_own_kind_of_account(sim, http, site, typed, hint):
+    base = sim.vendor_central_url if site == "vendor" else sim.base_url
+    form = Form(consent(sim, http, base=base).text)
+
+    response = form.submit(sim, http, "Confirm", base=base, selling_partner_id=typed)
+
+    assert response.status_code == 400 and hint in response.text
+    assert sim.refresh_tokens(typed) == [] and sim.account(typed) is None
 
 
 def test_cancel_redirects_with_access_denied_and_no_code(sim, http):
