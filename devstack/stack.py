@@ -57,6 +57,7 @@ class LocalStack:
         self.amazon = AmazonSimulator.for_app(
             self.app_credentials,
             redirect_uris=[f"{self.api.base_url}/callback"],
+            login_uri=f"{self.api.base_url}/login",
             host=HOST,
             port=amazon_port,
             vendor_port=vendor_central_port,

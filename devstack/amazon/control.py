@@ -49,6 +49,8 @@ class Control:
             "/_control/refresh-tokens": {"GET": self.refresh_tokens},
             "/_control/accounts": {"GET": self.account, "POST": self.set_account},
             "/_control/roles": {"POST": self.roles},
+            "/_control/behaviour": {"POST": self.behaviour},
+            "/_control/draft": {"POST": self.draft},
         }
 
     def revoke(self, request: Request) -> Response:
@@ -134,3 +136,16 @@ class Control:
         if not seller:
             return json_response({"error": "selling_partner_id is required."}, 400)
         return json_response({"refresh_tokens": self.world.refresh_tokens(seller)})
+
+    def behaviour(self, request: Request) -> Response:
+        try:
+            return json_response(self.world.set_behaviour(**_body(request)))
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    def draft(self, request: Request) -> Response:
+        draft = _body(request).get("draft")
+        if not isinstance(draft, bool):
+            return json_response({"error": "draft must be true or false."}, 400)
+        self.world.app.is_draft = draft
+        return json_response({"draft": draft})

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -63,11 +65,12 @@ class AmazonSimulator:
         code_ttl_seconds: int = 300,
         access_token_ttl_seconds: int = 3600,
         app_is_draft: bool = True,
+        login_uri: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if host not in _LOOPBACK_HOSTS:
             raise ValueError(f"the Amazon simulator binds loopback only, not {host!r}")
-        app = Application(client_id, client_secret, application_id, list(redirect_uris), app_is_draft)
+        app = Application(client_id, client_secret, application_id, list(redirect_uris), app_is_draft, login_uri)
         self.world = World(
             app, code_ttl_seconds=code_ttl_seconds, access_token_ttl_seconds=access_token_ttl_seconds, clock=clock
         )
@@ -77,12 +80,16 @@ class AmazonSimulator:
         self.base_url = ""
         self.vendor_central_url = ""
         self._servers: list[tuple[BaseWSGIServer, threading.Thread]] = []
-        self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {}
+        # Each concern names its paths (werkzeug rules: `<name>` is one path segment, passed to the handler).
+        self._handlers: dict[tuple[str, str], Callable[..., Response]] = {}
+        rules = []
         for concern in (Consent(self.world), Lwa(self.world), SpApi(self.world), Control(self.world)):
             for path, methods in concern.routes().items():
-                if path in self._routes:
+                if any((path, method) in self._handlers for method in methods):
                     raise RuntimeError(f"two concerns serve {path}")
-                self._routes[path] = methods
+                rules.append(Rule(path, endpoint=path, methods=list(methods)))
+                self._handlers.update({(path, method): handler for method, handler in methods.items()})
+        self._map = Map(rules, strict_slashes=False, merge_slashes=False)
 
     # The application as registered, readable (and the Draft flag and redirect URIs changeable) as before the split.
     @property
@@ -155,13 +162,16 @@ class AmazonSimulator:
         environ[SITE] = site
         request = Request(environ)
         try:
-            methods = self._routes.get(request.path)
-            if methods is None:
-                response = sp_error(404, "NotFound", "The requested resource was not found.")
-            elif (handler := methods.get(request.method)) is None:
-                response = json_response({"message": "Method not allowed."}, 405, {"Allow": ", ".join(methods)})
-            else:
-                response = handler(request)
+            path, values = self._map.bind_to_environ(environ).match()
+            handler = self._handlers.get((path, request.method))
+            if handler is None:  # werkzeug matches HEAD to a GET rule; Amazon's pages are not modelled for it
+                raise MethodNotAllowed(sorted(m for (p, m) in self._handlers if p == path))
+            response = handler(request, **values)
+        except NotFound:
+            response = sp_error(404, "NotFound", "The requested resource was not found.")
+        except MethodNotAllowed as refused:
+            allowed = ", ".join(m for m in refused.valid_methods or () if m != "HEAD")
+            response = json_response({"message": "Method not allowed."}, 405, {"Allow": allowed})
         except Reply as reply:
             response = reply.response
         except Exception as exc:  # noqa: BLE001 - a simulator bug must answer, not hang the client
@@ -235,3 +245,8 @@ class AmazonSimulator:
 
     def refresh_tokens(self, selling_partner_id: str) -> list[str]:
         return self.world.refresh_tokens(selling_partner_id)
+
+    def set_behaviour(self, **switches: bool) -> dict[str, bool]:
+        """Choose between behaviours the sources leave open (world.Behaviour; docs/simulator.md). Reset restores
+        the defaults."""
+        return self.world.set_behaviour(**switches)

@@ -30,6 +30,9 @@ COUNTERS = (
     "consent",
     "consent.confirm",
     "consent.cancel",
+    "consent.appstore",
+    "consent.manage",
+    "consent.login_uri",
 )
 
 # The two forms of selling_partner_id Amazon issues (reference "Identifier and token formats"). Defined here
@@ -66,6 +69,7 @@ MARKETPLACES: dict[str, dict[str, str]] = {
     )
 }  # fmt: skip
 DEFAULT_MARKETPLACES = ("ATVPDKIKX0DER",)
+AMAZON_STATE_TTL_SECONDS = 600
 ACCOUNT_TYPES = (SELLER, VENDOR)
 
 
@@ -93,6 +97,29 @@ class Application:
     application_id: str
     redirect_uris: list[str]
     is_draft: bool
+    # source(app.login-uri): DEVGUIDE-2021 "Registering your application": the OAuth Login URI, which Amazon loads
+    # when an authorization starts at Amazon (Appstore, Manage Your Apps)
+    login_uri: str | None = None
+
+
+@dataclass(slots=True)
+class Behaviour:
+    """Switches between behaviours the sources leave open; each default is the documented (or most
+    reported) one, and docs/simulator.md says where each comes from."""
+
+    website_login_hop: bool = False  # website flows too go through the Login URI (reported for Draft apps)
+    relative_callback_uri: bool = False  # amazon_callback_uri as a bare path (reported intermittently)
+    cancel_redirects: bool = False  # Cancel sends error=access_denied to the app (generic OAuth; undocumented)
+
+
+@dataclass(slots=True)
+class AmazonState:
+    """What Amazon remembers of a flow it sent through the app's Login URI."""
+
+    selling_partner_id: str
+    site: str
+    beta: bool  # the flow tests a Draft app: version=beta travels with it
+    expires_at: float
 
 
 @dataclass(slots=True)
@@ -153,6 +180,9 @@ class World:
         self.rotate_refresh_tokens = False
         self.sellers_role = True  # the app holds a role the Sellers API accepts
         self._accounts: dict[str, Account] = {}
+        self._authorized_at: dict[str, float] = {}  # selling partner -> their latest consent (a code exchanged)
+        self._amazon_states: dict[str, AmazonState] = {}
+        self.behaviour = Behaviour()
         self._prune_at = 100_000
 
     def reset(self) -> None:
@@ -270,9 +300,50 @@ class World:
         with self.lock:
             grant = self._codes.pop(code, None)
             now = self.clock()
-        if grant is None or grant.expires_at <= now or grant.redirect_uri != redirect_uri:
-            return None
+            if grant is None or grant.expires_at <= now or grant.redirect_uri != redirect_uri:
+                return None
+            self._authorized_at[grant.selling_partner_id] = now
         return grant.selling_partner_id
+
+    def authorized_at(self, selling_partner_id: str) -> float | None:
+        """When the partner last authorized the app, while they still have it authorized (Manage Your Apps)."""
+        with self.lock:
+            if selling_partner_id not in self._refresh.values():
+                return None
+            return self._authorized_at.get(selling_partner_id)
+
+    # ------------------------------------------------------------------ flows through the app's Login URI
+
+    def new_amazon_state(self, selling_partner_id: str, site: str, *, beta: bool) -> str:
+        value = secrets.token_urlsafe(24)
+        with self.lock:
+            now = self.clock()
+            for stale in [k for k, v in self._amazon_states.items() if v.expires_at <= now]:
+                del self._amazon_states[stale]
+            # inferred(consent.amazon-state-ttl): Amazon documents no lifetime for amazon_state; 10 minutes, like
+            # the app's own state in Amazon's sample (15) and the broker (10)
+            self._amazon_states[value] = AmazonState(selling_partner_id, site, beta, now + AMAZON_STATE_TTL_SECONDS)
+        return value
+
+    def take_amazon_state(self, value: str, site: str) -> AmazonState | None:
+        """The flow `value` names, used up; None when unknown, used, expired or begun on the other site."""
+        with self.lock:
+            found = self._amazon_states.get(value)
+            if found is None or found.site != site:
+                return None
+            del self._amazon_states[value]
+            return found if found.expires_at > self.clock() else None
+
+    def set_behaviour(self, **switches: bool) -> dict[str, bool]:
+        unknown = sorted(set(switches) - set(Behaviour.__slots__))
+        if unknown:
+            raise ValueError(f"unknown switch: {unknown[0][:64]}")
+        if any(not isinstance(v, bool) for v in switches.values()):
+            raise ValueError("each switch must be true or false")
+        with self.lock:
+            for name, value in switches.items():
+                setattr(self.behaviour, name, value)
+            return {name: getattr(self.behaviour, name) for name in Behaviour.__slots__}
 
     def new_refresh_token(self, selling_partner_id: str) -> str:
         refresh_token = "Atzr|" + secrets.token_urlsafe(300)

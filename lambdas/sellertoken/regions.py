@@ -15,6 +15,11 @@ VENDOR = "vendor"
 ACCOUNT_TYPES = (SELLER, VENDOR)
 
 
+def account_type_of(selling_partner_id: str) -> str:
+    """A (valid) id's own account type: vendor groups' ids are amzn1.vg.… (names.SELLING_PARTNER_ID_PATTERN)."""
+    return VENDOR if selling_partner_id.startswith("amzn1.vg.") else SELLER
+
+
 @dataclass(frozen=True)
 class Region:
     code: str

@@ -1,10 +1,12 @@
 """Journeys through Amazon as it really is, in a real browser against the local stack: a vendor from Vendor
-Central to revocation."""
+Central to revocation; renewals from Manage Your Apps (a seller near the 365-day deadline, a vendor), an
+Appstore start, and a website flow sent through the Login URI."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,8 +15,9 @@ from botocore.config import Config as BotoConfig
 from playwright.sync_api import Page, Response, expect
 
 from sellertoken import names
+from tests.e2e.flows import authorize_over_http
 from tests.e2e.test_cli import sellertoken
-from tests.e2e.test_consent_browser import assert_no_token_text, read_grant
+from tests.e2e.test_consent_browser import ISO_UTC, assert_no_token_text, parse_utc, read_grant
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +110,149 @@ def test_a_vendor_authorizes_at_vendor_central_is_vended_swept_and_revoked(tab, 
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["tags"][names.TAG_ACCOUNT_TYPE] == "vendor"
     assert_no_token_text(shown.stdout, where="grants show")
+
+
+# --------------------------------------------------------------------------- authorizations Amazon starts
+
+
+def app_id(aws) -> str:
+    return json.loads(aws.secretsmanager.get_secret_value(SecretId="sellertoken/app")["SecretString"])["application_id"]
+
+
+def through_amazon_and_the_login_uri(tab, stack, base: str) -> Response:
+    """Confirm on Amazon's consent page: Amazon loads /login, which sends the browser back to Amazon's
+    confirm endpoint, which calls /callback. Returns the last response (the broker's success page)."""
+    seen = len(tab.requests)
+    done = press(tab.page, "Confirm")
+    hops = [url.split("?")[0] for url in tab.requests[seen:]]
+    login, confirm, callback = f"{stack.api}/login", f"{base}/apps/authorize/confirm/", f"{stack.api}/callback"
+    assert login in hops and callback in hops, hops
+    assert hops.index(login) < next(i for i, u in enumerate(hops) if u.startswith(confirm)) < hops.index(callback)
+    return done
+
+
+def backdate(aws, region: str, partner: str, days: int) -> str:
+    """Make the grant look authorized `days` ago (a new version of its value, and its tag)."""
+    name = f"sellertoken/grants/{region}/{partner}"
+    value = json.loads(aws.secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+    then = (datetime.now(UTC) - timedelta(days=days)).strftime(ISO_UTC)
+    value["authorized_at"] = then
+    value["reauthorize_by"] = (parse_utc(then) + timedelta(days=365)).strftime(ISO_UTC)
+    aws.secretsmanager.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+    aws.secretsmanager.tag_resource(SecretId=name, Tags=[{"Key": names.TAG_AUTHORIZED_AT, "Value": then}])
+    return then
+
+
+def test_a_grant_near_its_deadline_renewed_from_manage_your_apps_starts_a_new_year(tab, stack, aws, lambdas):
+    page = tab.page
+    # Given a seller whose grant was authorized 360 days ago, and a sweep that reminded them
+    seller = authorize_over_http(stack)
+    backdate(aws, "na", seller, 360)
+    invoke(lambdas, "sweep", {"run_id": f"remind-{seller}"})
+    due = [e for e in aws.events.of(seller) if e.detail_type == names.EVENT_REAUTHORIZATION_DUE]
+    assert [e.detail["reminder"] for e in due] == [7]
+    assert grant_tags(aws, "na", seller)[names.TAG_REAUTH_REMINDED] == "7"
+    name = f"sellertoken/grants/na/{seller}"
+    before = len(aws.secretsmanager.list_secret_version_ids(SecretId=name)["Versions"])
+    known = len(aws.events.of(seller))
+
+    # When they open Manage Your Apps in Seller Central, click Re-authorize and confirm
+    page.goto(f"{stack.amazon}/apps/manage?selling_partner_id={seller}")
+    expect(page.get_by_role("heading", name="Manage Your Apps")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Re-authorize").click()
+    expect(page.locator("body")).to_contain_text(f"Signed in as {seller}")
+    done = through_amazon_and_the_login_uri(tab, stack, stack.amazon)
+
+    # Then the renewal lands as a new version of the same secret, a year out, verified as the same account
+    assert done.status == 200
+    expect(page.locator("body")).to_contain_text(f"The seller {seller} has authorized the application")
+    assert len(aws.secretsmanager.list_secret_version_ids(SecretId=name)["Versions"]) == before + 1
+    value, tags = read_grant(aws, "na", seller)
+    renewed = parse_utc(value["authorized_at"])
+    assert abs(datetime.now(UTC) - renewed) < timedelta(minutes=2)
+    assert parse_utc(value["reauthorize_by"]) == renewed + timedelta(days=365)
+    (event,) = aws.events.wait_for(seller, known + 1)[known:]
+    assert event.detail_type == names.EVENT_SELLER_REAUTHORIZED
+    assert (event.detail["identity_check"], event.detail["identity_verified"]) == ("live_views_match", True)
+    assert event.detail["reauthorize_by"] == value["reauthorize_by"]
+
+    # and the reminders start over: the tag is gone and the next sweep reminds nobody of this grant
+    assert names.TAG_REAUTH_REMINDED not in tags
+    invoke(lambdas, "sweep", {"run_id": f"renewed-{seller}"})
+    assert [e for e in aws.events.of(seller) if e.detail_type == names.EVENT_REAUTHORIZATION_DUE] == due
+
+
+@pytest.fixture
+def published(stack, aws):
+    """The application listed in the Appstore (the broker's own settings still say Draft: Amazon ignores
+    version=beta for a published app)."""
+    requests.post(f"{stack.amazon}/_control/draft", json={"draft": False}, timeout=5).raise_for_status()
+    yield app_id(aws)
+    requests.post(f"{stack.amazon}/_control/draft", json={"draft": True}, timeout=5).raise_for_status()
+
+
+def test_an_appstore_authorize_now_is_a_first_authorization_through_the_login_uri(tab, stack, aws, published):
+    page = tab.page
+    # Given the application's Appstore detail page
+    page.goto(f"{stack.amazon}/apps/appstore/{published}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Authorize now").click()
+    seller = page.get_by_label("Selling partner ID").input_value()
+
+    # When the seller confirms
+    done = through_amazon_and_the_login_uri(tab, stack, stack.amazon)
+
+    # Then a new seller grant is stored and announced
+    assert done.status == 200
+    value, tags = read_grant(aws, "na", seller)
+    assert (value["account_type"], tags[names.TAG_STATUS]) == ("seller", "active") and "reference" not in value
+    (event,) = aws.events.wait_for(seller)
+    assert (event.detail_type, event.detail["identity_check"]) == (names.EVENT_SELLER_AUTHORIZED, "new_grant")
+
+
+def test_a_vendor_renews_from_manage_your_apps_at_vendor_central(tab, stack, aws):
+    page = tab.page
+    # Given a vendor grant made at Vendor Central
+    page.goto(f"{stack.api}/authorize?region=na&account_type=vendor")
+    vendor = page.get_by_label("Selling partner ID").input_value()
+    assert press(page, "Confirm").status == 200
+    assert len(aws.events.wait_for(vendor)) == 1
+
+    # When the vendor renews from Vendor Central's Manage Your Apps
+    page.goto(f"{stack.vendor_central}/apps/manage?selling_partner_id={vendor}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Re-authorize").click()
+    done = through_amazon_and_the_login_uri(tab, stack, stack.vendor_central)
+
+    # Then the vendor grant gets a new version, announced as a vendor's re-authorization
+    assert done.status == 200
+    expect(page.locator("body")).to_contain_text(f"The vendor {vendor} has authorized the application")
+    name = f"sellertoken/grants/na/{vendor}"
+    assert len(aws.secretsmanager.list_secret_version_ids(SecretId=name)["Versions"]) == 2
+    (event,) = aws.events.wait_for(vendor, 2)[1:]
+    assert event.detail_type == names.EVENT_SELLER_REAUTHORIZED
+    assert (event.detail["account_type"], event.detail["identity_check"]) == ("vendor", "vendor")
+
+
+@pytest.fixture
+def website_hop(stack):
+    requests.post(f"{stack.amazon}/_control/behaviour", json={"website_login_hop": True}, timeout=5)
+    yield
+    requests.post(f"{stack.amazon}/_control/behaviour", json={"website_login_hop": False}, timeout=5)
+
+
+def test_a_website_flow_sent_through_the_login_uri_keeps_the_companys_reference(tab, stack, aws, website_hop):
+    page = tab.page
+    # Given a seller the company sent to /authorize with its own reference, and an Amazon that sends
+    # website flows through the Login URI (reported for Draft apps)
+    page.goto(f"{stack.api}/authorize?marketplace=DE&reference=customer-42")
+    seller = page.get_by_label("Selling partner ID").input_value()
+
+    # When they confirm
+    done = through_amazon_and_the_login_uri(tab, stack, stack.amazon)
+
+    # Then the grant is the flow's: Europe, with the company's reference
+    assert done.status == 200
+    value, _ = read_grant(aws, "eu", seller)
+    assert value["reference"] == "customer-42"

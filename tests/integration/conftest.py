@@ -19,6 +19,7 @@ from devstack.seed import Seeded, clients, function_environment, seed
 from sellertoken import names, state
 
 REDIRECT_URI = "https://broker.example.test/callback"
+LOGIN_URI = "https://broker.example.test/login"
 APP = {
     "client_id": "amzn1.application-oa2-client.test" + "0" * 24,
     "client_secret": "amzn1.oa2-cs.v1." + "s3cr3t" * 8,
@@ -28,7 +29,7 @@ APP = {
 
 @pytest.fixture(scope="session")
 def amazon():
-    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
+    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI], login_uri=LOGIN_URI)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -96,8 +97,8 @@ class Browser:
     handler: object
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def get(self, target: str, *, method: str = "GET") -> dict:
-        headers = {"host": "broker.example.test", "user-agent": "pytest"}
+    def get(self, target: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> dict:
+        headers = {"host": "broker.example.test", "user-agent": "pytest", **(headers or {})}
         if self.cookies:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         event = build_event(method, target, headers)
