@@ -167,8 +167,13 @@ class Consent:
         action = form.get("action")
         if action == "cancel":
             self.world.count("consent.cancel")
-            if flow != WEBSITE:
+            # source(consent.cancel-stays): DEVGUIDE-2021 Step 2 ("the seller can click the Cancel button to exit
+            # without authorizing") documents no redirect, no cancel URI can be registered, and Cancel "performs no
+            # operation" visible to the app (selling-partner-api-docs#953); the page saying so is inferred
+            if flow != WEBSITE or not self.world.behaviour.cancel_redirects:
                 return html(pages.cancelled_page(application_id=self.world.app.application_id, site=site))
+            # inferred(consent.cancel-redirect): the switch: RFC 6749 §4.1.2.1's error=access_denied to the redirect
+            # URI, the generic OAuth answer a developer guessed Amazon might send (selling-partner-api-docs#29)
             params = [
                 ("state", form["state"]),
                 ("error", "access_denied"),

@@ -216,6 +216,9 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
     """GET /callback: verify state and cookie, exchange the code, store the grant, tell the bus."""
     restart = _restart_link(config, params)
     code = _param(params, "spapi_oauth_code")
+    # A seller who cancels at Amazon is documented to stay there (selling-partner-api-docs#953: nothing reaches
+    # the app); their state is never consumed and simply expires (state.STATE_TTL_SECONDS), writing nothing.
+    # OAuth's error=access_denied redirect is not documented for SP-API but handled the same way if it comes.
     if _param(params, "error") is not None or not code:
         raise ConsentError(
             400,

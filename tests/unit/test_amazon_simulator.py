@@ -443,7 +443,18 @@ def test_each_central_signs_in_only_its_own_kind_of_account(sim, http, site, typ
     assert sim.refresh_tokens(typed) == [] and sim.account(typed) is None
 
 
-def test_cancel_redirects_with_access_denied_and_no_code(sim, http):
+def test_cancel_stays_on_amazon_and_tells_the_app_nothing(sim, http):
+    form = Form(consent(sim, http).text)
+
+    response = form.submit(sim, http, "Cancel")
+
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert "Authorization cancelled" in response.text and "Nothing was shared" in response.text
+    assert sim.calls()["consent.cancel"] == 1 and sim.calls()["consent.confirm"] == 0
+
+
+def test_with_the_switch_cancel_redirects_with_access_denied_and_no_code(sim, http):
+    sim.set_behaviour(cancel_redirects=True)
     form = Form(consent(sim, http).text)
 
     response = form.submit(sim, http, "Cancel")
