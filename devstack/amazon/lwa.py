@@ -38,7 +38,7 @@ class Lwa:
         grant_type = params.get("grant_type") if isinstance(params, dict) else None
         if grant_type in ("authorization_code", "refresh_token", "client_credentials"):
             self.world.count(f"token.{grant_type}")
-        status, error = self.world.faults.answer("token")
+        status, error, _ = self.world.faults.answer("token")
         if status is not None:
             if error is not None:
                 # Any code the SDKs know (reference §2 "Error codes", MODELS LWAExceptionErrorCode) or one they do not.
@@ -84,6 +84,10 @@ class Lwa:
         used = self.world.use_refresh_token(refresh_token)
         if used is None:
             return lwa_error(400, "invalid_grant", _INVALID_GRANT_REFRESH)
+        if self.world.client_mismatch(refresh_token):
+            # source(lwa.unauthorized-client): models#1891 ("Not authorized for requested operation"); that one grant's
+            # refresh token can cause it (a token of another client id) is reported, not documented (reference §2)
+            return lwa_error(400, "unauthorized_client", "Not authorized for requested operation")
         return self._bearer(*used)
 
     def _bearer(self, seller: str, refresh_token: str) -> Response:

@@ -238,13 +238,26 @@ class AmazonSimulator:
         hang: bool = False,
         count: int | None = None,
         error: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         """Make `endpoint` slow, failing or hanging; with defaults only, clear its fault. `error` says what a
-        failing answer carries: LWA's `error` code (token endpoint) or SP-API's error `details` (others)."""
-        self.world.faults.set(endpoint, latency_ms=latency_ms, status=status, hang=hang, count=count, error=error)
+        failing answer carries: LWA's `error` code (token endpoint) or SP-API's error `details` (others), and
+        `retry_after` a Retry-After header (seconds)."""
+        self.world.faults.set(
+            endpoint, latency_ms=latency_ms, status=status, hang=hang, count=count, error=error, retry_after=retry_after
+        )
 
     def refresh_tokens(self, selling_partner_id: str) -> list[str]:
         return self.world.refresh_tokens(selling_partner_id)
+
+    def set_data_elements(self, elements: list[str] | tuple[str, ...]) -> None:
+        """The restricted data elements the app's roles cover (the rest: 400 InvalidInput on an RDT)."""
+        self.world.set_data_elements(elements)
+
+    def set_client_mismatch(self, selling_partner_id: str, mismatch: bool = True) -> None:
+        """LWA answers unauthorized_client to refreshes with this partner's refresh tokens issued so far (they
+        belong to another client id), while the application itself, every other grant and a new consent work."""
+        self.world.set_client_mismatch(selling_partner_id, mismatch)
 
     def set_behaviour(self, **switches: bool) -> dict[str, bool]:
         """Choose between behaviours the sources leave open (world.Behaviour; docs/simulator.md). Reset restores

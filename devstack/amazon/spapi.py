@@ -22,9 +22,14 @@ RDT_TTL_SECONDS = 3600
 # in the x-amzn-RateLimit-Limit header (seen in selling-partner-api-models#1179). Not enforced here.
 SELLERS_RATE_LIMIT = "0.016"
 
+# source(spapi.403-details): SP-API's 403 Unauthorized details texts: docs#2147, models#4489 (the secret one is
+# reported while LWA still issued the token, PipedreamHQ/pipedream#16843), and DEVGUIDE-2021 "Error response"
+# for the missing header
 DENIED_EXPIRED = "The access token you provided has expired."
 DENIED_INVALID = "The access token you provided is revoked, malformed or invalid."
 DENIED_SECRET = "The LWA secret token you provided has expired."
+DENIED_MISSING = "Access token is missing in the request header."
+QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 
 
 def _path_matches(pattern: str, path: str) -> bool:
@@ -47,7 +52,7 @@ class SpApi:
         }
 
     def _fault(self, endpoint: str) -> None:
-        status, error = self.world.faults.answer(endpoint)
+        status, error, retry_after = self.world.faults.answer(endpoint)
         if status is None:
             return
         if status == 403:
@@ -57,14 +62,23 @@ class SpApi:
         if status == 404:
             raise Reply(sp_error(404, "NotFound", "The requested resource was not found."))
         if status == 429:
-            raise Reply(sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource."))
+            # source(spapi.429): docs#86: 429, x-amzn-ErrorType TooManyRequestsException, QuotaExceeded and this
+            # message, and no Retry-After; inferred(spapi.retry-after): a Retry-After when a test asks for one
+            throttled = sp_error(429, "QuotaExceeded", QUOTA_EXCEEDED)
+            throttled.headers["x-amzn-ErrorType"] = "TooManyRequestsException"
+            if retry_after is not None:
+                throttled.headers["Retry-After"] = str(retry_after)
+            raise Reply(throttled)
         if status >= 500:
             raise Reply(sp_error(status, "InternalFailure", "We encountered an internal error. Please try again."))
         raise Reply(sp_error(status, "InvalidInput", error or "The request is invalid."))
 
     def _authorize(self, request: Request, *, rdt_ok: bool = False) -> AccessToken:
         """The record of the request's x-amz-access-token, or a 403 reply with Amazon's details text."""
-        record, secret_ok, now = self.world.access_token(request.headers.get("x-amz-access-token", ""))
+        token = request.headers.get("x-amz-access-token", "")
+        if not token:  # inferred: an empty header counts as none
+            raise Reply(denied(DENIED_MISSING))
+        record, secret_ok, now = self.world.access_token(token)
         if record is None or record.kind == "grantless" or (record.kind == "rdt" and not rdt_ok):
             raise Reply(denied(DENIED_INVALID))
         if not secret_ok:
@@ -110,12 +124,18 @@ class SpApi:
         self.world.count("tokens.restrictedDataToken")
         self._fault("rdt")
         record = self._authorize(request)
-        resources = _parse_restricted_resources(request.get_json(silent=True))
+        resources, elements = _parse_restricted_resources(request.get_json(silent=True))
+        refused = sorted(elements - self.world.data_elements)
+        if refused:
+            # source(spapi.rdt-data-elements): docs#1201, abuzuhri/Amazon-SP-API-CSharp#155: an app without the
+            # role for a data element gets 400 InvalidInput naming the refused elements, sorted, empty details
+            message = f"Application does not have access to one or more requested data elements: [{', '.join(refused)}]"
+            raise Reply(sp_error(400, "InvalidInput", message))
         token = self.world.issue_access("Atz.sprdt|", "rdt", record.selling_partner_id, RDT_TTL_SECONDS, resources)
         return sp_ok({"restrictedDataToken": token, "expiresIn": RDT_TTL_SECONDS})
 
 
-def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
+def _parse_restricted_resources(body: Any) -> tuple[list[tuple[str, str]], set[str]]:
     # tokens_2021-03-01.json CreateRestrictedDataTokenRequest: restrictedResources 1..50 of {method, path,
     # dataElements}; the messages are inferred (the model does not give them).
     def invalid(message: str) -> Reply:
@@ -129,7 +149,8 @@ def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
     items = body.get("restrictedResources")
     if not isinstance(items, list) or not 1 <= len(items) <= 50:
         raise invalid("restrictedResources must contain between 1 and 50 items.")
-    resources = []
+    resources: list[tuple[str, str]] = []
+    requested: set[str] = set()
     for index, item in enumerate(items):
         where = f"restrictedResources[{index}]"
         if not isinstance(item, dict):
@@ -144,4 +165,5 @@ def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
         ):
             raise invalid(f"{where}.dataElements may contain only buyerInfo, shippingAddress, buyerTaxInformation.")
         resources.append((method, path))
-    return resources
+        requested.update(elements or ())
+    return resources, requested

@@ -179,6 +179,10 @@ class World:
         self.secret_valid = True
         self.rotate_refresh_tokens = False
         self.sellers_role = True  # the app holds a role the Sellers API accepts
+        # The restricted data elements the app's roles cover (tokens_2021-03-01.json's three): all, until a test
+        # takes some away.
+        self.data_elements: frozenset[str] = frozenset({"buyerInfo", "shippingAddress", "buyerTaxInformation"})
+        self._mismatched: set[str] = set()  # refresh tokens LWA says belong to another client id
         self._accounts: dict[str, Account] = {}
         self._authorized_at: dict[str, float] = {}  # selling partner -> their latest consent (a code exchanged)
         self._amazon_states: dict[str, AmazonState] = {}
@@ -225,6 +229,24 @@ class World:
     def set_sellers_role(self, granted: bool) -> None:
         with self.lock:
             self.sellers_role = bool(granted)
+
+    def set_data_elements(self, elements: list[str] | tuple[str, ...]) -> None:
+        allowed = {"buyerInfo", "shippingAddress", "buyerTaxInformation"}
+        if not isinstance(elements, list | tuple) or not set(elements) <= allowed:
+            raise ValueError(f"data_elements must be a list of: {', '.join(sorted(allowed))}")
+        with self.lock:
+            self.data_elements = frozenset(elements)
+
+    def set_client_mismatch(self, selling_partner_id: str, mismatch: bool = True) -> None:
+        """The partner's refresh tokens issued so far belong (or no longer belong) to another client id; a new
+        consent gives them one of this application's."""
+        with self.lock:
+            tokens = {tok for tok, seller in self._refresh.items() if seller == selling_partner_id}
+            self._mismatched = self._mismatched | tokens if mismatch else self._mismatched - tokens
+
+    def client_mismatch(self, refresh_token: str) -> bool:
+        with self.lock:
+            return refresh_token in self._mismatched
 
     def set_refresh_token_rotation(self, rotate: bool) -> None:
         with self.lock:

@@ -128,6 +128,7 @@ LOCAL_AWS_REGION = "us-east-1"
 TAG_HEALTH = "sellertoken:health"  # "failing" while LWA keeps failing transiently for this grant
 TAG_REAUTH_REMINDED = "sellertoken:reauth-reminded"  # the last reminder sent: "30", "7" or "1" (days)
 HEALTH_FAILING = "failing"
+HEALTH_UNAUTHORIZED = "unauthorized"  # LWA refuses this grant's refresh token for the app (unauthorized_client)
 REAUTH_REMINDER_DAYS = (30, 7, 1)
 
 # Sweep settings (optional environment variables, see config.py).

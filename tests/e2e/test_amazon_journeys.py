@@ -256,3 +256,25 @@ def test_a_website_flow_sent_through_the_login_uri_keeps_the_companys_reference(
     assert done.status == 200
     value, _ = read_grant(aws, "eu", seller)
     assert value["reference"] == "customer-42"
+
+
+def test_a_grant_lwa_refuses_for_this_application_shows_its_health_in_the_operator_cli(stack):
+    # Given a grant whose refresh token LWA refuses for this application (unauthorized_client), the app accepted
+    seller = authorize_over_http(stack)
+    mismatch = {"selling_partner_id": seller, "mismatch": True}
+    requests.post(f"{stack.amazon}/_control/client-mismatch", json=mismatch, timeout=5).raise_for_status()
+    where = ("--endpoints", str(stack.log_path.parent / "endpoints.json"))
+    try:
+        # When the operator sweeps
+        swept = sellertoken("sweep", *where)
+
+        # Then the run completes (no app alarm), and the grant's health says what is wrong
+        assert swept.returncode == 0, swept.stderr
+        assert json.loads(swept.stdout)["outcome"] == "completed"
+        rows = {line.split()[0]: line for line in sellertoken("grants", "list", *where).stdout.splitlines()[1:]}
+        assert "active (unauthorized)" in rows[seller]
+        shown = json.loads(sellertoken("grants", "show", seller, "--region", "na", *where).stdout)
+        assert shown["tags"][names.TAG_HEALTH] == "unauthorized"
+        assert shown["health"]["last_error"].startswith("unauthorized_client")
+    finally:
+        requests.post(f"{stack.amazon}/_control/client-mismatch", json={**mismatch, "mismatch": False}, timeout=5)

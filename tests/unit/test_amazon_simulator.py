@@ -612,11 +612,68 @@ def test_expired_access_token_is_denied_as_expired(sim, http, clock):
     assert denied_details(sellers(sim, http, access_token)) == "The access token you provided has expired."
 
 
-@pytest.mark.parametrize("header", [None, "", "Atza|not-issued-here"])
-def test_missing_or_unknown_token_is_denied_as_invalid(sim, http, header):
-    details = denied_details(sellers(sim, http, header))
+def test_an_unknown_token_is_denied_as_invalid(sim, http):
+    details = denied_details(sellers(sim, http, "Atza|not-issued-here"))
 
     assert details == "The access token you provided is revoked, malformed or invalid."
+
+
+@pytest.mark.parametrize("header", [None, ""], ids=["no header", "empty header"])
+def test_a_request_without_a_token_is_denied_as_missing_it(sim, http, header):
+    details = denied_details(sellers(sim, http, header))
+
+    assert details == "Access token is missing in the request header."
+
+
+def test_an_rdt_for_a_data_element_the_app_has_no_role_for_is_invalid_input_naming_them(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_data_elements(["buyerTaxInformation"])
+    resource = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["shippingAddress", "buyerInfo"]}
+
+    response = create_rdt(sim, http, access_token, {"restrictedResources": [resource]})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "code": "InvalidInput",
+            "message": "Application does not have access to one or more requested data elements: "
+            "[buyerInfo, shippingAddress]",
+            "details": "",
+        }
+    ]
+
+
+def test_a_throttled_rdt_answers_as_amazon_does_with_retry_after_only_when_asked(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    body = {"restrictedResources": [ORDERS_RESOURCE]}
+    sim.set_fault("rdt", status=429, count=1)
+    plain = create_rdt(sim, http, access_token, body)
+    sim.set_fault("rdt", status=429, count=1, retry_after=2)
+
+    told = create_rdt(sim, http, access_token, body)
+
+    assert plain.status_code == told.status_code == 429
+    assert plain.json()["errors"][0]["code"] == "QuotaExceeded"
+    assert plain.headers["x-amzn-ErrorType"] == "TooManyRequestsException" and "Retry-After" not in plain.headers
+    assert told.headers["Retry-After"] == "2"
+
+
+def test_a_grant_whose_token_belongs_to_another_client_is_unauthorized_client_while_the_app_works(sim, http):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    other = authorize(sim, http, "A1OTHERSELLER1")["refresh_token"]
+    sim.set_client_mismatch(SELLER)
+
+    refused = refresh(sim, http, refresh_token)
+
+    assert refused.status_code == 400
+    assert (refused.json()["error"], refused.json()["error_description"]) == (
+        "unauthorized_client",
+        "Not authorized for requested operation",
+    )
+    assert refresh(sim, http, other).status_code == 200
+    grantless = token(sim, http, grant_type="client_credentials", scope="sellingpartnerapi::notifications",
+                      client_id=CLIENT_ID, client_secret=CLIENT_SECRET)  # fmt: skip
+    assert grantless.status_code == 200
 
 
 def test_grantless_token_cannot_call_seller_operations(sim, http):
