@@ -32,9 +32,11 @@ CONFIRM_PATH = pages.CONFIRM_PATH  # where the consent page's form posts (the si
 # source(consent.callback-uri): models#4093, models#5204, docs#1376: Amazon's callback is
 # https://sellercentral.amazon.com/apps/authorize/confirm/<appId> on the site the consent happened
 AMAZON_CONFIRM_PATH = "/apps/authorize/confirm/<application_id>"
-APPSTORE_PATH = "/apps/appstore/<application_id>"  # inferred: Amazon's detail pages live under /apps/store/dp/…
-MANAGE_PATH = "/apps/manage"  # inferred: Seller Central's Manage Your Apps page, one path here
-START_PATH = "/apps/authorize/start"  # inferred: where "Authorize now" and "Re-authorize" lead (the consent page)
+# inferred(consent.paths): the pages' own addresses: Amazon's Appstore detail pages, Manage Your Apps and the
+# consent page those start are reached by clicking, at paths the sources do not give
+APPSTORE_PATH = "/apps/appstore/<application_id>"
+MANAGE_PATH = "/apps/manage"
+START_PATH = "/apps/authorize/start"
 SITE = "amazon.site"  # the WSGI environ key naming the site a request came to: "seller" or "vendor"
 WEBSITE, APPSTORE, RENEWAL = "website", "appstore", "renewal"  # how a consent started
 
@@ -119,6 +121,8 @@ class Consent:
         return redirect_uri, None
 
     def _new_partner_id(self, site: str) -> str:
+        # inferred(consent.sign-in): Amazon signs the partner in; here the consent page offers a fresh id (or takes a
+        # typed one), which is who "signed in"
         # source(ids.site): Vendor Central signs in vendor groups (amzn1.vg.…), Seller Central sellers
         # (models#2397: "vendor authorizes … amzn1.vg.xxxxx … while seller authorization returns" an A… id)
         return new_vendor_id() if site == VENDOR else new_selling_partner_id()
@@ -197,6 +201,9 @@ class Consent:
                 site=site,
             )
             return html(page, 400)
+        # source(consent.website-hop): the switch: the current DOCS website-authorization-workflow page lists the Login
+        # URI hop in the website flow too, and developers report a Draft app's website flow goes through it
+        # (selling-partner-api-docs#1726, #695); Amazon keeps the app's first state to itself (inferred)
         if flow == WEBSITE and not self.world.behaviour.website_login_hop:
             self.world.count("consent.confirm")
             code = self.world.issue_code(seller, redirect_uri)
@@ -260,6 +267,7 @@ class Consent:
         if flow == APPSTORE:
             partner, locked, beta = self._new_partner_id(site), False, False
         elif flow == RENEWAL:
+            # inferred(manage.signed-in): a renewal is for the partner signed in to Manage Your Apps: no other id
             partner, locked = request.args.get("selling_partner_id", ""), True
             if self.world.authorized_at(partner) is None or account_type_of(partner) != site:
                 return self._error("bad_request", "This application is not authorized for your account.", site)
@@ -287,6 +295,8 @@ class Consent:
             return self._error("bad_request", "This application has no Login URI.", site)
         self.world.count("consent.login_uri")
         callback = AMAZON_CONFIRM_PATH.replace("<application_id>", self.world.app.application_id)
+        # source(consent.relative-callback): the switch: a bare-path amazon_callback_uri, reported intermittently
+        # (selling-partner-api-docs#1376)
         if not self.world.behaviour.relative_callback_uri:
             callback = request.host_url.rstrip("/") + callback
         # source(login-uri.params): DEVGUIDE-2021 Appstore Step 2, DOCS selling-partner-appstore-authorization-workflow:

@@ -80,6 +80,8 @@ class AmazonSimulator:
         self.base_url = ""
         self.vendor_central_url = ""
         self._servers: list[tuple[BaseWSGIServer, threading.Thread]] = []
+        # source(sites.two-hosts): Seller Central and Vendor Central are different hosts per marketplace (DEVGUIDE-2021
+        # "Seller Central URLs" and "Vendor Central URLs"; SAMPLES lambda/index.js REGIONS)
         # Each concern names its paths (werkzeug rules: `<name>` is one path segment, passed to the handler).
         self._handlers: dict[tuple[str, str], Callable[..., Response]] = {}
         rules = []
@@ -167,7 +169,7 @@ class AmazonSimulator:
             if handler is None:  # werkzeug matches HEAD to a GET rule; Amazon's pages are not modelled for it
                 raise MethodNotAllowed(sorted(m for (p, m) in self._handlers if p == path))
             response = handler(request, **values)
-        except NotFound:
+        except NotFound:  # inferred(spapi.not-found): an unknown path answers in SP-API's error shape
             response = sp_error(404, "NotFound", "The requested resource was not found.")
         except MethodNotAllowed as refused:
             allowed = ", ".join(m for m in refused.valid_methods or () if m != "HEAD")

@@ -56,8 +56,9 @@ class SpApi:
         if status is None:
             return
         if status == 403:
-            # Unauthorized with Amazon's details: empty for a missing role or the wrong region, or e.g.
-            # "The LWA secret token you provided has expired." (reference §3, models#4825, models#4489).
+            # source(spapi.403-empty): Unauthorized with empty details for an operation the app has no role for or a
+            # token sent to another region's endpoint (models#4825, docs#173, docs#830); a fault may name any of the
+            # documented details instead (spapi.403-details)
             raise Reply(denied(error or ""))
         if status == 404:
             raise Reply(sp_error(404, "NotFound", "The requested resource was not found."))
@@ -69,6 +70,7 @@ class SpApi:
             if retry_after is not None:
                 throttled.headers["Retry-After"] = str(retry_after)
             raise Reply(throttled)
+        # inferred(spapi.fault-texts): 404's and 5xx's codes and messages (the models list the codes, not the texts)
         if status >= 500:
             raise Reply(sp_error(status, "InternalFailure", "We encountered an internal error. Please try again."))
         raise Reply(sp_error(status, "InvalidInput", error or "The request is invalid."))
@@ -76,11 +78,14 @@ class SpApi:
     def _authorize(self, request: Request, *, rdt_ok: bool = False) -> AccessToken:
         """The record of the request's x-amz-access-token, or a 403 reply with Amazon's details text."""
         token = request.headers.get("x-amz-access-token", "")
-        if not token:  # inferred: an empty header counts as none
+        if not token:  # inferred(spapi.empty-header): an empty header counts as none
             raise Reply(denied(DENIED_MISSING))
         record, secret_ok, now = self.world.access_token(token)
+        # inferred(spapi.token-kinds): a grantless token on a seller's operation, or an RDT where none is needed, is
+        # "revoked, malformed or invalid" (Amazon documents which token each operation takes, not the refusal)
         if record is None or record.kind == "grantless" or (record.kind == "rdt" and not rdt_ok):
             raise Reply(denied(DENIED_INVALID))
+        # source(spapi.secret-expired): the expired-secret refusal comes while the token itself is fine (models#4489)
         if not secret_ok:
             raise Reply(denied(DENIED_SECRET))
         if record.expires_at <= now:
@@ -93,12 +98,13 @@ class SpApi:
         record = self._authorize(request)
         role = self.world.sellers_role
         account = self.world.account_for(record.selling_partner_id)
-        # An app without the role gets 403 Unauthorized with empty details (models#4825, docs#173,
-        # jlevers/selling-partner-api#245); the Sellers API is for sellers, so a vendor's token is
-        # refused the same way (inferred: no vendor case is documented).
+        # source(sellers.no-role): an app without the role gets 403 Unauthorized with empty details (models#4825,
+        # docs#173, jlevers/selling-partner-api#245); inferred(sellers.vendor): the Sellers API is for sellers
+        # (reference §6), so a vendor's token is refused the same way (no vendor case is documented)
         if not role or account.account_type != "seller":
             raise Reply(denied(""))
-        # sellers.json: marketplace, participation and storeName per marketplace the seller can list in.
+        # source(sellers.payload): sellers.json: marketplace, participation and storeName per marketplace, with the
+        # x-amzn-RateLimit-Limit header of the usage plan (models#1179); the rate itself is not enforced
         payload = [
             {
                 "marketplace": MARKETPLACES[market_id],
@@ -114,6 +120,8 @@ class SpApi:
     def get_orders(self, request: Request) -> Response:
         self.world.count("orders.getOrders")
         record = self._authorize(request, rdt_ok=True)
+        # source(rdt.opens-resources): an RDT opens the operations it names, generic paths ({orderId}) included
+        # (tokens use-case guide, 2021); inferred(orders.empty): getOrders answers no orders (only the token matters)
         if record.kind == "rdt" and not any(
             method == "GET" and _path_matches(path, ORDERS_PATH) for method, path in record.resources
         ):
@@ -131,13 +139,14 @@ class SpApi:
             # role for a data element gets 400 InvalidInput naming the refused elements, sorted, empty details
             message = f"Application does not have access to one or more requested data elements: [{', '.join(refused)}]"
             raise Reply(sp_error(400, "InvalidInput", message))
+        # source(rdt.response): {"restrictedDataToken": "Atz.sprdt|…", "expiresIn": 3600} (tokens_2021-03-01.json)
         token = self.world.issue_access("Atz.sprdt|", "rdt", record.selling_partner_id, RDT_TTL_SECONDS, resources)
         return sp_ok({"restrictedDataToken": token, "expiresIn": RDT_TTL_SECONDS})
 
 
 def _parse_restricted_resources(body: Any) -> tuple[list[tuple[str, str]], set[str]]:
-    # tokens_2021-03-01.json CreateRestrictedDataTokenRequest: restrictedResources 1..50 of {method, path,
-    # dataElements}; the messages are inferred (the model does not give them).
+    # source(rdt.request): tokens_2021-03-01.json CreateRestrictedDataTokenRequest: restrictedResources 1..50 of
+    # {method, path, dataElements}, anything else 400 InvalidInput; the messages are inferred (the model gives none)
     def invalid(message: str) -> Reply:
         return Reply(sp_error(400, "InvalidInput", message))
 

@@ -48,9 +48,9 @@ SELLING_PARTNER_ID = re.compile(f"{SELLER_ID.pattern}|{VENDOR_ID.pattern}")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ALPHABET = string.ascii_letters + string.digits
 
-# getMarketplaceParticipations' marketplace objects (models/sellers-api-model/sellers.json @34dc93f: the US
-# entry is the model's own example; ids from developer-docs.amazon.com/sp-api/docs/marketplace-ids; the
-# other names, currencies, languages and domains are inferred from each marketplace's public site).
+# source(sellers.marketplaces): getMarketplaceParticipations' marketplace objects (models/sellers-api-model/
+# sellers.json @34dc93f: the US entry is the model's own example; ids from developer-docs.amazon.com/sp-api/docs/
+# marketplace-ids; the other names, currencies, languages and domains are inferred from each marketplace's site).
 MARKETPLACES: dict[str, dict[str, str]] = {
     m[0]: {"id": m[0], "countryCode": m[1], "name": m[2], "defaultCurrencyCode": m[3],
            "defaultLanguageCode": m[4], "domainName": m[5]}
@@ -295,6 +295,8 @@ class World:
             return self._accounts.get(selling_partner_id or "") or default_account(selling_partner_id or "")
 
     def revoke(self, selling_partner_id: str) -> int:
+        # source(revoke): the seller removes the app (DOCS revoke-authorizations): every refresh token of theirs then
+        # gets invalid_grant (SAMPLES reminderManager.js); their access tokens and unused codes stop too (inferred)
         with self.lock:
             dead = [tok for tok, seller in self._refresh.items() if seller == selling_partner_id]
             for tok in dead:
@@ -310,6 +312,8 @@ class World:
     def issue_code(self, selling_partner_id: str, redirect_uri: str) -> str:
         if not SELLING_PARTNER_ID.fullmatch(selling_partner_id):
             raise ValueError("selling_partner_id must be a seller's (A…) or a vendor's (amzn1.vg.…) id")
+        # source(lwa.code): spapi_oauth_code lives 5 minutes and works once, for the redirect_uri it was issued for
+        # (DEVGUIDE-2021; docs#268, models#4112); its "ANDL…" look is inferred (codes are opaque)
         code = "ANDL" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(24))
         with self.lock:
             expires_at = self.clock() + self.code_ttl_seconds
@@ -368,6 +372,10 @@ class World:
             return {name: getattr(self.behaviour, name) for name in Behaviour.__slots__}
 
     def new_refresh_token(self, selling_partner_id: str) -> str:
+        # source(tokens.formats): refresh tokens Atzr|…, access tokens Atza|… (DEVGUIDE-2021), grantless Atc|…
+        # (docs#432), RDTs Atz.sprdt|… (MODELS tokens examples); opaque, at most 2048 bytes
+        # inferred(lwa.renewal-keeps-old-token): a new consent issues a new refresh token and the older ones keep
+        # working until revoked (the reference marks this UNCONFIRMED; self-authorization is documented so)
         refresh_token = "Atzr|" + secrets.token_urlsafe(300)
         with self.lock:
             self._refresh[refresh_token] = selling_partner_id
@@ -377,6 +385,9 @@ class World:
         """(selling partner, refresh token to answer) for a live refresh token, else None."""
         with self.lock:
             seller = self._refresh.get(refresh_token)
+            # source(lwa.refresh-no-rotation): a refresh answers "the LWA refresh token that you submitted"
+            # (DEVGUIDE-2021); inferred(lwa.rotation-switch): the switch answers a new one, which Amazon's sample
+            # defends against (SAMPLES index.js /oauth/refresh) and so does the broker
             if seller is not None and self.rotate_refresh_tokens:
                 refresh_token = "Atzr|" + secrets.token_urlsafe(300)
                 self._refresh[refresh_token] = seller

@@ -299,3 +299,19 @@ def test_the_login_uri_query_is_what_a_browser_would_load(sim, http):
 
     assert parse_qs(urlsplit(LOGIN_URI).query) == {"tenant": ["7"]}
     assert set(hop) == {"tenant", "amazon_callback_uri", "amazon_state", "selling_partner_id", "version"}
+
+
+def test_an_app_without_a_login_uri_cannot_take_a_flow_that_starts_at_amazon(http):
+    sim = AmazonSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, application_id=APP_ID,
+                          redirect_uris=[CALLBACK])  # fmt: skip
+    sim.start()
+    try:
+        partner = authorized_partner(sim, http)
+        apps = get(http, f"{sim.base_url}/apps/manage", selling_partner_id=partner)
+        form = Form(follow_link(http, sim.base_url, apps, "Re-authorize").text)
+
+        response = form.submit(sim, http, "Confirm")
+    finally:
+        sim.stop()
+
+    assert response.status_code == 400 and "no Login URI" in response.text and "Location" not in response.headers

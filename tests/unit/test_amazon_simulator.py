@@ -109,6 +109,7 @@ def create_rdt(sim, http, access_token, body):
 
 def denied_details(response) -> str:
     assert response.status_code == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException" and response.headers["x-amzn-RequestId"]
     (error,) = response.json()["errors"]
     assert error["code"] == "Unauthorized"
     assert error["message"] == "Access to requested resource is denied."
@@ -960,3 +961,12 @@ def test_control_api_rejects_bad_requests(sim, http, path, body):
 def test_simulator_binds_loopback_only():
     with pytest.raises(ValueError):
         AmazonSimulator(client_id="c", client_secret="s", application_id="a", host="0.0.0.0")
+
+
+def test_an_unknown_path_is_not_found_in_sp_apis_error_shape(sim, http):
+    response = http.get(f"{sim.base_url}/catalog/2022-04-01/items", timeout=10)
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "errors": [{"code": "NotFound", "message": "The requested resource was not found.", "details": ""}]
+    }
