@@ -5,6 +5,7 @@ when its marker does, and every test a row names exists."""
 from __future__ import annotations
 
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,13 @@ def markers() -> dict[str, tuple[str, str]]:
     """key -> (kind, where), from every comment in the simulator's modules."""
     found: dict[str, tuple[str, str]] = {}
     for path in sorted(SIMULATOR.glob("*.py")):
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            _, hash_, comment = line.partition("#")
-            for kind, key in MARKER.findall(comment) if hash_ else ():
-                assert key not in found, f"{key} is marked twice: {found[key][1]} and {path.name}:{number}"
-                found[key] = (kind, f"{path.name}:{number}")
+        with path.open("rb") as source:
+            comments = [t for t in tokenize.tokenize(source.readline) if t.type == tokenize.COMMENT]
+        for comment in comments:
+            for kind, key in MARKER.findall(comment.string):
+                where = f"{path.name}:{comment.start[0]}"
+                assert key not in found, f"{key} is marked twice: {found[key][1]} and {where}"
+                found[key] = (kind, where)
     return found
 
 
