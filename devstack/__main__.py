@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amazon-port", type=int, default=8702, help="Amazon simulator port")
     parser.add_argument("--lambda-port", type=int, default=8703, help="local Lambda Invoke endpoint port")
     parser.add_argument(
+        "--vendor-central-port", type=int, default=8704, help="the Amazon simulator's Vendor Central port"
+    )
+    parser.add_argument(
         "--sweep-every", type=float, default=300.0, metavar="SECONDS", help="run the grant sweep this often (0: never)"
     )
     parser.add_argument(
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.api_port,
         aws_port=args.aws_port,
         amazon_port=args.amazon_port,
+        vendor_central_port=args.vendor_central_port,
         lambda_port=args.lambda_port,
         state_dir=args.state_dir,
         success_url=args.success_url,
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     endpoints = stack.start()
     print("sellertoken local stack is ready", flush=True)
-    print(f"  Amazon simulator : {endpoints['amazon']}")
+    print(f"  Amazon simulator : {endpoints['amazon']}  (Vendor Central: {endpoints['vendor_central']})")
     print(f"  embedded AWS     : {endpoints['aws']}  (moto, region {endpoints['region']})")
     print(f"  API              : {endpoints['api']}")
     print(f"  Lambda (invoke)  : {endpoints['lambda']}  (functions: {', '.join(endpoints['functions'].values())})")

@@ -95,6 +95,7 @@ def function_environment(
     redirect_uri: str,
     aws_url: str | None = None,
     success_url: str | None = None,
+    vendor_central_url: str | None = None,
 ) -> dict[str, str]:
     """The functions' environment on the local stack, as infra/ sets it in AWS, with Amazon at the simulator
     (aws_url None: moto's in-process mock)."""
@@ -117,6 +118,8 @@ def function_environment(
     }
     if seeded.notification_queue_url:
         env[names.ENV_NOTIFICATION_QUEUE_URL] = seeded.notification_queue_url
+    if vendor_central_url:
+        env[names.ENV_VENDOR_CONSENT_BASE_URL] = vendor_central_url
     if aws_url:
         env["AWS_ENDPOINT_URL"] = aws_url
     if success_url:

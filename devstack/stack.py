@@ -40,6 +40,7 @@ class LocalStack:
         api_port: int = 0,
         aws_port: int = 0,
         amazon_port: int = 0,
+        vendor_central_port: int = 0,
         lambda_port: int = 0,
         state_dir: str | Path = ".devstack",
         success_url: str | None = None,
@@ -62,8 +63,10 @@ class LocalStack:
         self.amazon = AmazonSimulator.for_app(
             self.app_credentials,
             redirect_uris=[f"{self.api.base_url}/callback"],
+            login_uri=f"{self.api.base_url}/login",
             host=HOST,
             port=amazon_port,
+            vendor_port=vendor_central_port,
         )
         self.seeded: Seeded | None = None
         self.endpoints: dict = {}
@@ -88,6 +91,7 @@ class LocalStack:
             "api": api_url,
             "aws": aws_url,
             "amazon": amazon_url,
+            "vendor_central": self.amazon.vendor_central_url,
             "region": names.LOCAL_AWS_REGION,
             "authorize": f"{api_url}/authorize?region=na",
             "redirect_uri": f"{api_url}/callback",
@@ -152,6 +156,7 @@ class LocalStack:
             amazon_url=amazon_url,
             redirect_uri=f"{self.api.base_url}/callback",
             success_url=self.success_url,
+            vendor_central_url=self.amazon.vendor_central_url,
         )
 
 

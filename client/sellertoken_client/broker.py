@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sellertoken_client import names
 from sellertoken_client.errors import BrokerError, InvalidRequest, from_function_error
 
 DEFAULT_FUNCTION = "sellertoken-vend"
@@ -65,6 +66,13 @@ class Token:
             "region": self.region,
             "endpoint": self.endpoint,
         }
+
+
+def checked_selling_partner_id(value: object) -> str:
+    """The id itself, if it has one of the two forms the broker accepts; else InvalidRequest, before any call."""
+    if not names.is_selling_partner_id(value):
+        raise InvalidRequest(names.SELLING_PARTNER_ID_RULE)
+    return value  # type: ignore[return-value]
 
 
 class TokenBroker:
@@ -131,6 +139,7 @@ class TokenBroker:
 
     def get_access_token(self, selling_partner_id: str, region: str, *, min_ttl_seconds: int = 0) -> Token:
         """An LWA access token for the seller's grant in `region` ("na", "eu" or "fe")."""
+        checked_selling_partner_id(selling_partner_id)
         payload = {"selling_partner_id": selling_partner_id, "region": region}
         return self._token(("access", selling_partner_id, region), payload, min_ttl_seconds)
 
@@ -142,6 +151,7 @@ class TokenBroker:
         target_application: str | None = None,
     ) -> Token:
         """A Restricted Data Token for `restricted_resources` ([{"method", "path", "dataElements"?}, …])."""
+        checked_selling_partner_id(selling_partner_id)
         resources = [dict(resource) for resource in restricted_resources]
         payload: dict[str, Any] = {
             "selling_partner_id": selling_partner_id,

@@ -1,6 +1,6 @@
 """`sellertoken`: the operator CLI of the broker.
 
-    sellertoken vend A1B2C3D4E5F6G7 --region na [--min-ttl N] [--json]
+    sellertoken vend A1B2C3D4E5F6G7 --region na [--min-ttl N] [--json]   (or a vendor: amzn1.vg.2072811)
     sellertoken rdt A1B2C3D4E5F6G7 --region na --resource GET:/orders/v0/orders:buyerInfo [--json]
     sellertoken grantless --scope sellingpartnerapi::notifications [--region na] [--json]
     sellertoken grants list [--region na] [--status active|revoked]
@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from sellertoken_client import operator
-from sellertoken_client.broker import DEFAULT_ENDPOINTS_FILE, DEFAULT_FUNCTION, ENV_FUNCTION, TokenBroker
+from sellertoken_client.broker import (
+    DEFAULT_ENDPOINTS_FILE,
+    DEFAULT_FUNCTION,
+    ENV_FUNCTION,
+    TokenBroker,
+    checked_selling_partner_id,
+)
 from sellertoken_client.errors import SellerTokenError
 
 DEFAULT_SWEEP_FUNCTION = "sellertoken-sweep"
@@ -145,7 +151,8 @@ def add_vend(commands: Any, connection: argparse.ArgumentParser) -> None:
 
 
 def run_vend(args: argparse.Namespace) -> int:
-    payload: dict[str, Any] = {"selling_partner_id": args.selling_partner_id, "region": args.region}
+    payload: dict[str, Any] = {"selling_partner_id": checked_selling_partner_id(args.selling_partner_id),
+                               "region": args.region}  # fmt: skip
     if args.min_ttl:
         payload["min_ttl_seconds"] = args.min_ttl
     return _print_answer(broker_from(args).vend(payload), args.json)
@@ -173,7 +180,7 @@ def add_rdt(commands: Any, connection: argparse.ArgumentParser) -> None:
 
 def run_rdt(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {
-        "selling_partner_id": args.selling_partner_id,
+        "selling_partner_id": checked_selling_partner_id(args.selling_partner_id),
         "region": args.region,
         "restricted_resources": args.resource,
     }

@@ -4,6 +4,12 @@ A copy, because this package installs without the broker's code; tests/unit/test
 fails the build the moment it differs from lambdas/sellertoken/names.py, where they are defined.
 """
 
+import re
+
+SELLING_PARTNER_ID_PATTERN = r"A[A-Z0-9]{7,19}|amzn1\.vg\.[0-9]{1,20}"
+SELLING_PARTNER_ID_RULE = (
+    "selling_partner_id must be a seller's id (A and capital letters or digits) or a vendor's (amzn1.vg. and digits)"
+)
 DEFAULT_PREFIX = "sellertoken"
 TAG_STATUS = "sellertoken:status"
 TAG_REGION = "sellertoken:region"
@@ -16,6 +22,7 @@ TAG_HEALTH = "sellertoken:health"
 TAG_REAUTH_REMINDED = "sellertoken:reauth-reminded"
 STATUS_ACTIVE = "active"
 HEALTH_FAILING = "failing"
+HEALTH_UNAUTHORIZED = "unauthorized"
 TABLE_PARTITION_KEY = "pk"
 ENV_PREFIX = "SELLERTOKEN_PREFIX"
 ENV_TABLE_NAME = "SELLERTOKEN_TABLE_NAME"
@@ -31,3 +38,7 @@ def ops_function_name(prefix: str = DEFAULT_PREFIX) -> str:
 
 def rotation_function_name(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}-rotation"
+
+
+def is_selling_partner_id(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(SELLING_PARTNER_ID_PATTERN, value) is not None

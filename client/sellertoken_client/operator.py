@@ -21,6 +21,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sellertoken_client import names
+from sellertoken_client.broker import checked_selling_partner_id
 from sellertoken_client.errors import BrokerError, from_function_error
 
 REAUTHORIZE_AFTER = timedelta(days=365)
@@ -98,6 +99,8 @@ def grants(deployment: Deployment) -> Iterator[GrantRow]:
         for entry in page["SecretList"]:
             tags = {t["Key"]: t["Value"] for t in entry.get("Tags", [])}
             region, _, seller = entry["Name"][len(prefix) :].partition("/")
+            if not names.is_selling_partner_id(seller):
+                continue  # not a grant the broker wrote (the broker's sweep skips it too)
             authorized = tags.get(names.TAG_AUTHORIZED_AT, "")
             yield GrantRow(
                 selling_partner_id=seller,
@@ -120,6 +123,7 @@ def latest_sweep(deployment: Deployment) -> dict[str, Any] | None:
 
 
 def health(deployment: Deployment, region: str, seller: str) -> dict[str, str] | None:
+    checked_selling_partner_id(seller)
     item = _item(deployment, f"health#{region}#{seller}")
     if item is None:
         return None
@@ -138,7 +142,7 @@ def last_check(row: GrantRow, sweep: dict[str, Any] | None, record: dict[str, st
 def grant_detail(deployment: Deployment, region: str, seller: str) -> dict[str, Any]:
     """A grant without its refresh token: the value's other fields, tags, versions and health."""
     sm = deployment.client("secretsmanager")
-    name = f"{names.grants_prefix(deployment.prefix)}{region}/{seller}"
+    name = f"{names.grants_prefix(deployment.prefix)}{region}/{checked_selling_partner_id(seller)}"
     described = sm.describe_secret(SecretId=name)
     value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
     value.pop("refresh_token", None)  # an operator view never shows it, not even in part
@@ -155,7 +159,7 @@ def grant_detail(deployment: Deployment, region: str, seller: str) -> dict[str, 
 def run_operation(deployment: Deployment, operation: str, region: str, seller: str) -> dict[str, Any]:
     """One operation of the ops function (`restore_previous`, `revoke`); the broker validates and does it,
     and its errorType comes back as the client's exception."""
-    payload = {"operation": operation, "selling_partner_id": seller, "region": region}
+    payload = {"operation": operation, "selling_partner_id": checked_selling_partner_id(seller), "region": region}
     return _invoke(deployment, deployment.ops_function, payload)
 
 

@@ -14,7 +14,10 @@ Split by concern, the way moto splits a service; add a behaviour where its conce
 - `lwa.py`      Login with Amazon's token endpoint
 - `spapi.py`    the SP-API operations the broker calls
 - `control.py`  the /_control API for tests and local operators (not Amazon)
-- `wire.py`     response shapes shared by the above; `simulator.py` the server that routes to them
+- `wire.py`     response shapes shared by the above; `simulator.py` the servers that route to them
+
+Every behaviour carries a `# source(key): …` or `# inferred(key): …` comment; docs/simulator.md lists
+them with the tests that hold them, and tests/unit/test_simulator_doc.py keeps the two in step.
 """
 
 from devstack.amazon.consent import CONFIRM_PATH, CONSENT_PATH

@@ -65,7 +65,7 @@ class Applications:
         return Response(status=204, headers=headers)
 
     def _fault(self) -> None:
-        status, error = self.world.faults.answer("applications")
+        status, error, _retry_after = self.world.faults.answer("applications")
         if status is None:
             return
         if status == 429:

@@ -49,6 +49,9 @@ class Control:
             "/_control/refresh-tokens": {"GET": self.refresh_tokens},
             "/_control/accounts": {"GET": self.account, "POST": self.set_account},
             "/_control/roles": {"POST": self.roles},
+            "/_control/behaviour": {"POST": self.behaviour},
+            "/_control/draft": {"POST": self.draft},
+            "/_control/client-mismatch": {"POST": self.client_mismatch},
         }
 
     def revoke(self, request: Request) -> Response:
@@ -64,7 +67,8 @@ class Control:
 
     def fault(self, request: Request) -> Response:
         body = _body(request)
-        options = {name: body[name] for name in ("latency_ms", "status", "hang", "count", "error") if name in body}
+        fields = ("latency_ms", "status", "hang", "count", "error", "retry_after")
+        options = {name: body[name] for name in fields if name in body}
         if options.get("latency_ms") is None:
             options["latency_ms"] = 0
         if not isinstance(options.get("hang", False), bool):
@@ -123,14 +127,45 @@ class Control:
             return json_response({"error": str(exc)}, 400)
 
     def roles(self, request: Request) -> Response:
-        granted = _body(request).get("sellers_api")
+        body = _body(request)
+        unknown = sorted(set(body) - {"sellers_api", "data_elements"})
+        if unknown or not body:
+            return json_response({"error": "give sellers_api (true or false) and/or data_elements (a list)."}, 400)
+        granted = body.get("sellers_api", self.world.sellers_role)
         if not isinstance(granted, bool):
             return json_response({"error": "sellers_api must be true or false."}, 400)
+        try:
+            if "data_elements" in body:
+                self.world.set_data_elements(body["data_elements"])
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
         self.world.set_sellers_role(granted)
-        return json_response({"sellers_api": granted})
+        return json_response({"sellers_api": granted, "data_elements": sorted(self.world.data_elements)})
+
+    def client_mismatch(self, request: Request) -> Response:
+        body = _body(request)
+        seller = _string(body, "selling_partner_id")
+        mismatch = body.get("mismatch", True)
+        if not isinstance(mismatch, bool):
+            return json_response({"error": "mismatch must be true or false."}, 400)
+        self.world.set_client_mismatch(seller, mismatch)
+        return json_response({"selling_partner_id": seller, "mismatch": mismatch})
 
     def refresh_tokens(self, request: Request) -> Response:
         seller = request.args.get("selling_partner_id", "")
         if not seller:
             return json_response({"error": "selling_partner_id is required."}, 400)
         return json_response({"refresh_tokens": self.world.refresh_tokens(seller)})
+
+    def behaviour(self, request: Request) -> Response:
+        try:
+            return json_response(self.world.set_behaviour(**_body(request)))
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    def draft(self, request: Request) -> Response:
+        draft = _body(request).get("draft")
+        if not isinstance(draft, bool):
+            return json_response({"error": "draft must be true or false."}, 400)
+        self.world.app.is_draft = draft
+        return json_response({"draft": draft})

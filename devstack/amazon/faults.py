@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 FAULT_ENDPOINTS = frozenset({"token", "sellers", "rdt", "consent", "applications"})
 HANG_SECONDS = 30.0
@@ -21,6 +22,15 @@ class _Fault:
     remaining: int | None
     cleared: threading.Event
     error: str | None = None
+    retry_after: int | None = None
+
+
+class Answer(NamedTuple):
+    """What a faulty endpoint answers with: a status (None: answer normally), its error, a Retry-After."""
+
+    status: int | None
+    error: str | None = None
+    retry_after: int | None = None
 
 
 class Faults:
@@ -47,6 +57,7 @@ class Faults:
         hang: bool = False,
         count: int | None = None,
         error: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         if endpoint not in FAULT_ENDPOINTS:
             raise ValueError(f"endpoint must be one of {sorted(FAULT_ENDPOINTS)}")
@@ -58,25 +69,29 @@ class Faults:
             raise ValueError("count must be a positive integer or None")
         if error is not None and (status is None or not isinstance(error, str) or not 0 < len(error) <= 200):
             raise ValueError("error must be a short string, given with a status")
+        if retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, int) or status is None or retry_after < 0
+        ):
+            raise ValueError("retry_after must be a non-negative integer (seconds), given with a status")
         with self._lock:
             self._faults.pop(endpoint, None)
             self._cleared[endpoint].set()
             cleared = self._cleared[endpoint] = threading.Event()
             if latency_ms or status is not None or hang:
-                self._faults[endpoint] = _Fault(latency_ms, status, bool(hang), count, cleared, error)
+                self._faults[endpoint] = _Fault(latency_ms, status, bool(hang), count, cleared, error, retry_after)
 
-    def answer(self, endpoint: str) -> tuple[int | None, str | None]:
-        """Applies the endpoint's fault (latency, hang); returns the status to answer with and its error."""
+    def answer(self, endpoint: str) -> Answer:
+        """Applies the endpoint's fault (latency, hang); returns what to answer with."""
         with self._lock:
             fault = self._faults.get(endpoint)
             if fault is None:
-                return None, None
+                return Answer(None)
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     del self._faults[endpoint]
         if fault.latency_ms and fault.cleared.wait(fault.latency_ms / 1000):
-            return None, None
+            return Answer(None)
         if fault.hang and fault.cleared.wait(HANG_SECONDS):
-            return (503, None) if self._stopping.is_set() else (None, None)
-        return fault.status, fault.error
+            return Answer(503) if self._stopping.is_set() else Answer(None)
+        return Answer(fault.status, fault.error, fault.retry_after)

@@ -38,17 +38,22 @@ class Lwa:
         grant_type = params.get("grant_type") if isinstance(params, dict) else None
         if grant_type in ("authorization_code", "refresh_token", "client_credentials"):
             self.world.count(f"token.{grant_type}")
-        status, error = self.world.faults.answer("token")
+        status, error, _ = self.world.faults.answer("token")
         if status is not None:
             if error is not None:
                 # Any code the SDKs know (reference §2 "Error codes", MODELS LWAExceptionErrorCode) or one they do not.
                 return lwa_error(status, error, "The request was refused.")
+            # source(lwa.transient): server_error and temporarily_unavailable are LWA's transient codes (MODELS
+            # LwaRequest.py is_retriable); inferred(lwa.fault-texts): their descriptions, and 429's code
             if status == 503:
                 return lwa_error(503, "temporarily_unavailable", "The service is temporarily unavailable.")
             if status == 429:
                 return lwa_error(429, "server_error", "Rate exceeded.")
             return lwa_error(status, "server_error", "The server encountered an internal error.")
 
+        # source(lwa.grants): POST /auth/o2/token, form-encoded (DEVGUIDE-2021, SAMPLES) or JSON (MODELS LWAClient.java,
+        # LWAClient.cs), with these fields per grant type; a missing one is invalid_request and another grant type
+        # unsupported_grant_type (RFC 6749 §5.2); the descriptions' wording is inferred
         required = {
             "authorization_code": ("code", "redirect_uri", "client_id", "client_secret"),
             "refresh_token": ("refresh_token", "client_id", "client_secret"),
@@ -65,6 +70,8 @@ class Lwa:
             if not isinstance(value, str) or not value:
                 return lwa_error(400, "invalid_request", f"The request is missing a required parameter : {name}")
 
+        # source(lwa.invalid-client): 401 invalid_client "Client authentication failed" for a wrong or expired client
+        # id or secret (jlevers/selling-partner-api#595, docs#3030)
         if not self.world.client_authenticates(params["client_id"], params["client_secret"]):
             self.world.count("token.invalid_client")
             return lwa_error(401, "invalid_client", "Client authentication failed")
@@ -78,13 +85,21 @@ class Lwa:
     def _exchange_code(self, code: str, redirect_uri: str) -> Response:
         seller = self.world.redeem_code(code, redirect_uri)
         if seller is None:
+            # source(lwa.invalid-grant-code): 400 invalid_grant "…: code" for an expired, used or mismatched code
+            # (docs#268, models#4112)
             return lwa_error(400, "invalid_grant", _INVALID_GRANT_CODE)
         return self._bearer(seller, self.world.new_refresh_token(seller))
 
     def _refresh_grant(self, refresh_token: str) -> Response:
         used = self.world.use_refresh_token(refresh_token)
         if used is None:
+            # source(lwa.invalid-grant-refresh): 400 invalid_grant "…: refresh_token. User may have revoked or didn't
+            # grant the permission." (docs#2379, models#2840)
             return lwa_error(400, "invalid_grant", _INVALID_GRANT_REFRESH)
+        if self.world.client_mismatch(refresh_token):
+            # source(lwa.unauthorized-client): models#1891 ("Not authorized for requested operation"); that one grant's
+            # refresh token can cause it (a token of another client id) is reported, not documented (reference §2)
+            return lwa_error(400, "unauthorized_client", "Not authorized for requested operation")
         return self._bearer(*used)
 
     def _bearer(self, seller: str, refresh_token: str) -> Response:
@@ -95,6 +110,9 @@ class Lwa:
 
     def _client_credentials(self, scope: Any) -> Response:
         scopes = scope.split() if isinstance(scope, str) else []
+        # source(lwa.grantless): client_credentials with a grantless scope (notifications, client_credential:rotation;
+        # DEVGUIDE-2021 "Grantless operations", MODELS application_2023-11-30.json); another scope is invalid_scope
+        # (the SDKs' LWAExceptionErrorCode)
         if not scopes or not set(scopes) <= GRANTLESS_SCOPES:
             return lwa_error(400, "invalid_scope", "The request has an invalid parameter : scope")
         ttl = self.world.access_token_ttl_seconds

@@ -1,21 +1,28 @@
-"""AmazonSimulator: one loopback HTTP server that routes each path to its concern, plus the helpers
-tests and the local stack call directly (the same switches the control API offers over HTTP).
+"""AmazonSimulator: loopback HTTP servers that route each path to its concern, plus the helpers tests
+and the local stack call directly (the same switches the control API offers over HTTP).
+
+Two servers share one world: `base_url` is Seller Central (and LWA, SP-API and the control API, which
+one host serves here), `vendor_central_url` is Vendor Central. Amazon's two sites are different hosts;
+the broker tells a vendor's consent from a seller's by the host, so the simulator keeps them apart too.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from devstack.amazon.applications import Applications
 from devstack.amazon.clientsecret import DAY, ClientSecrets, SimulatedClock
-from devstack.amazon.consent import Consent
+from devstack.amazon.consent import SITE, Consent
 from devstack.amazon.control import Control
 from devstack.amazon.lwa import Lwa
 from devstack.amazon.spapi import SpApi
@@ -56,14 +63,16 @@ class AmazonSimulator:
         redirect_uris: list[str] | tuple = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        vendor_port: int = 0,
         code_ttl_seconds: int = 300,
         access_token_ttl_seconds: int = 3600,
         app_is_draft: bool = True,
+        login_uri: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if host not in _LOOPBACK_HOSTS:
             raise ValueError(f"the Amazon simulator binds loopback only, not {host!r}")
-        app = Application(client_id, client_secret, application_id, list(redirect_uris), app_is_draft)
+        app = Application(client_id, client_secret, application_id, list(redirect_uris), app_is_draft, login_uri)
         self.time = SimulatedClock(clock)  # what `POST /_control/clock` moves forward
         self.world = World(
             app, code_ttl_seconds=code_ttl_seconds, access_token_ttl_seconds=access_token_ttl_seconds, clock=self.time
@@ -73,10 +82,15 @@ class AmazonSimulator:
         self.world.secret_expired = self.client_secrets.expired
         self.host = host
         self.port = port
+        self.vendor_port = vendor_port
         self.base_url = ""
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {}
+        self.vendor_central_url = ""
+        self._servers: list[tuple[BaseWSGIServer, threading.Thread]] = []
+        # source(sites.two-hosts): Seller Central and Vendor Central are different hosts per marketplace (DEVGUIDE-2021
+        # "Seller Central URLs" and "Vendor Central URLs"; SAMPLES lambda/index.js REGIONS)
+        # Each concern names its paths (werkzeug rules: `<name>` is one path segment, passed to the handler).
+        self._handlers: dict[tuple[str, str], Callable[..., Response]] = {}
+        rules = []
         concerns = (
             Consent(self.world),
             Lwa(self.world),
@@ -86,9 +100,11 @@ class AmazonSimulator:
         )
         for concern in concerns:
             for path, methods in concern.routes().items():
-                if path in self._routes:
+                if any((path, method) in self._handlers for method in methods):
                     raise RuntimeError(f"two concerns serve {path}")
-                self._routes[path] = methods
+                rules.append(Rule(path, endpoint=path, methods=list(methods)))
+                self._handlers.update({(path, method): handler for method, handler in methods.items()})
+        self._map = Map(rules, strict_slashes=False, merge_slashes=False)
 
     # The application as registered, readable (and the Draft flag and redirect URIs changeable) as before the split.
     @property
@@ -122,42 +138,55 @@ class AmazonSimulator:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> str:
-        """Serve on a daemon thread; returns the base URL, e.g. "http://127.0.0.1:54321"."""
-        if self._server is not None:
+        """Serve on daemon threads; returns Seller Central's base URL, e.g. "http://127.0.0.1:54321"
+        (Vendor Central's is `vendor_central_url`)."""
+        if self._servers:
             raise RuntimeError("the Amazon simulator is already running")
         self.world.stopping.clear()
         try:
-            server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        except SystemExit as exc:  # werkzeug exits the process when it cannot bind
-            raise OSError(f"cannot bind the Amazon simulator to {self.host}:{self.port}") from exc
-        self._server = server
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.base_url = f"http://{host}:{server.port}"
-        self._thread = threading.Thread(target=server.serve_forever, name="amazon-simulator", daemon=True)
-        self._thread.start()
+            self.base_url = self._serve("seller", self.port)
+            self.vendor_central_url = self._serve("vendor", self.vendor_port)
+        except OSError:
+            self.stop()
+            raise
         return self.base_url
 
+    def _serve(self, site: str, port: int) -> str:
+        app = functools.partial(self._wsgi, site)
+        try:
+            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
+        except SystemExit as exc:  # werkzeug exits the process when it cannot bind
+            raise OSError(f"cannot bind the Amazon simulator to {self.host}:{port}") from exc
+        thread = threading.Thread(target=server.serve_forever, name=f"amazon-simulator-{site}", daemon=True)
+        self._servers.append((server, thread))
+        thread.start()
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{server.port}"
+
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
+        if not self._servers:
             return
         self.world.stop()
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
+        for server, thread in self._servers:
+            server.shutdown()
+            server.server_close()
             thread.join(timeout=5)
-        self._server = self._thread = None
+        self._servers = []
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def _wsgi(self, site: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[SITE] = site
         request = Request(environ)
         try:
-            methods = self._routes.get(request.path)
-            if methods is None:
-                response = sp_error(404, "NotFound", "The requested resource was not found.")
-            elif (handler := methods.get(request.method)) is None:
-                response = json_response({"message": "Method not allowed."}, 405, {"Allow": ", ".join(methods)})
-            else:
-                response = handler(request)
+            path, values = self._map.bind_to_environ(environ).match()
+            handler = self._handlers.get((path, request.method))
+            if handler is None:  # werkzeug matches HEAD to a GET rule; Amazon's pages are not modelled for it
+                raise MethodNotAllowed(sorted(m for (p, m) in self._handlers if p == path))
+            response = handler(request, **values)
+        except NotFound:  # inferred(spapi.not-found): an unknown path answers in SP-API's error shape
+            response = sp_error(404, "NotFound", "The requested resource was not found.")
+        except MethodNotAllowed as refused:
+            allowed = ", ".join(m for m in refused.valid_methods or () if m != "HEAD")
+            response = json_response({"message": "Method not allowed."}, 405, {"Allow": allowed})
         except Reply as reply:
             response = reply.response
         except Exception as exc:  # noqa: BLE001 - a simulator bug must answer, not hang the client
@@ -248,10 +277,28 @@ class AmazonSimulator:
         hang: bool = False,
         count: int | None = None,
         error: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         """Make `endpoint` slow, failing or hanging; with defaults only, clear its fault. `error` says what a
-        failing answer carries: LWA's `error` code (token endpoint) or SP-API's error `details` (others)."""
-        self.world.faults.set(endpoint, latency_ms=latency_ms, status=status, hang=hang, count=count, error=error)
+        failing answer carries: LWA's `error` code (token endpoint) or SP-API's error `details` (others), and
+        `retry_after` a Retry-After header (seconds)."""
+        self.world.faults.set(
+            endpoint, latency_ms=latency_ms, status=status, hang=hang, count=count, error=error, retry_after=retry_after
+        )
 
     def refresh_tokens(self, selling_partner_id: str) -> list[str]:
         return self.world.refresh_tokens(selling_partner_id)
+
+    def set_data_elements(self, elements: list[str] | tuple[str, ...]) -> None:
+        """The restricted data elements the app's roles cover (the rest: 400 InvalidInput on an RDT)."""
+        self.world.set_data_elements(elements)
+
+    def set_client_mismatch(self, selling_partner_id: str, mismatch: bool = True) -> None:
+        """LWA answers unauthorized_client to refreshes with this partner's refresh tokens issued so far (they
+        belong to another client id), while the application itself, every other grant and a new consent work."""
+        self.world.set_client_mismatch(selling_partner_id, mismatch)
+
+    def set_behaviour(self, **switches: bool) -> dict[str, bool]:
+        """Choose between behaviours the sources leave open (world.Behaviour; docs/simulator.md). Reset restores
+        the defaults."""
+        return self.world.set_behaviour(**switches)

@@ -22,9 +22,14 @@ RDT_TTL_SECONDS = 3600
 # in the x-amzn-RateLimit-Limit header (seen in selling-partner-api-models#1179). Not enforced here.
 SELLERS_RATE_LIMIT = "0.016"
 
+# source(spapi.403-details): SP-API's 403 Unauthorized details texts: docs#2147, models#4489 (the secret one is
+# reported while LWA still issued the token, PipedreamHQ/pipedream#16843), and DEVGUIDE-2021 "Error response"
+# for the missing header
 DENIED_EXPIRED = "The access token you provided has expired."
 DENIED_INVALID = "The access token you provided is revoked, malformed or invalid."
 DENIED_SECRET = "The LWA secret token you provided has expired."
+DENIED_MISSING = "Access token is missing in the request header."
+QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 
 
 def _path_matches(pattern: str, path: str) -> bool:
@@ -47,26 +52,40 @@ class SpApi:
         }
 
     def _fault(self, endpoint: str) -> None:
-        status, error = self.world.faults.answer(endpoint)
+        status, error, retry_after = self.world.faults.answer(endpoint)
         if status is None:
             return
         if status == 403:
-            # Unauthorized with Amazon's details: empty for a missing role or the wrong region, or e.g.
-            # "The LWA secret token you provided has expired." (reference §3, models#4825, models#4489).
+            # source(spapi.403-empty): Unauthorized with empty details for an operation the app has no role for or a
+            # token sent to another region's endpoint (models#4825, docs#173, docs#830); a fault may name any of the
+            # documented details instead (spapi.403-details)
             raise Reply(denied(error or ""))
         if status == 404:
             raise Reply(sp_error(404, "NotFound", "The requested resource was not found."))
         if status == 429:
-            raise Reply(sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource."))
+            # source(spapi.429): docs#86: 429, x-amzn-ErrorType TooManyRequestsException, QuotaExceeded and this
+            # message, and no Retry-After; inferred(spapi.retry-after): a Retry-After when a test asks for one
+            throttled = sp_error(429, "QuotaExceeded", QUOTA_EXCEEDED)
+            throttled.headers["x-amzn-ErrorType"] = "TooManyRequestsException"
+            if retry_after is not None:
+                throttled.headers["Retry-After"] = str(retry_after)
+            raise Reply(throttled)
+        # inferred(spapi.fault-texts): 404's and 5xx's codes and messages (the models list the codes, not the texts)
         if status >= 500:
             raise Reply(sp_error(status, "InternalFailure", "We encountered an internal error. Please try again."))
         raise Reply(sp_error(status, "InvalidInput", error or "The request is invalid."))
 
     def _authorize(self, request: Request, *, rdt_ok: bool = False) -> AccessToken:
         """The record of the request's x-amz-access-token, or a 403 reply with Amazon's details text."""
-        record, secret_ok, now = self.world.access_token(request.headers.get("x-amz-access-token", ""))
+        token = request.headers.get("x-amz-access-token", "")
+        if not token:  # inferred(spapi.empty-header): an empty header counts as none
+            raise Reply(denied(DENIED_MISSING))
+        record, secret_ok, now = self.world.access_token(token)
+        # inferred(spapi.token-kinds): a grantless token on a seller's operation, or an RDT where none is needed, is
+        # "revoked, malformed or invalid" (Amazon documents which token each operation takes, not the refusal)
         if record is None or record.kind == "grantless" or (record.kind == "rdt" and not rdt_ok):
             raise Reply(denied(DENIED_INVALID))
+        # source(spapi.secret-expired): the expired-secret refusal comes while the token itself is fine (models#4489)
         if not secret_ok:
             raise Reply(denied(DENIED_SECRET))
         if record.expires_at <= now:
@@ -79,12 +98,13 @@ class SpApi:
         record = self._authorize(request)
         role = self.world.sellers_role
         account = self.world.account_for(record.selling_partner_id)
-        # An app without the role gets 403 Unauthorized with empty details (models#4825, docs#173,
-        # jlevers/selling-partner-api#245); the Sellers API is for sellers, so a vendor's token is
-        # refused the same way (inferred: no vendor case is documented).
+        # source(sellers.no-role): an app without the role gets 403 Unauthorized with empty details (models#4825,
+        # docs#173, jlevers/selling-partner-api#245); inferred(sellers.vendor): the Sellers API is for sellers
+        # (reference §6), so a vendor's token is refused the same way (no vendor case is documented)
         if not role or account.account_type != "seller":
             raise Reply(denied(""))
-        # sellers.json: marketplace, participation and storeName per marketplace the seller can list in.
+        # source(sellers.payload): sellers.json: marketplace, participation and storeName per marketplace, with the
+        # x-amzn-RateLimit-Limit header of the usage plan (models#1179); the rate itself is not enforced
         payload = [
             {
                 "marketplace": MARKETPLACES[market_id],
@@ -100,6 +120,8 @@ class SpApi:
     def get_orders(self, request: Request) -> Response:
         self.world.count("orders.getOrders")
         record = self._authorize(request, rdt_ok=True)
+        # source(rdt.opens-resources): an RDT opens the operations it names, generic paths ({orderId}) included
+        # (tokens use-case guide, 2021); inferred(orders.empty): getOrders answers no orders (only the token matters)
         if record.kind == "rdt" and not any(
             method == "GET" and _path_matches(path, ORDERS_PATH) for method, path in record.resources
         ):
@@ -110,14 +132,21 @@ class SpApi:
         self.world.count("tokens.restrictedDataToken")
         self._fault("rdt")
         record = self._authorize(request)
-        resources = _parse_restricted_resources(request.get_json(silent=True))
+        resources, elements = _parse_restricted_resources(request.get_json(silent=True))
+        refused = sorted(elements - self.world.data_elements)
+        if refused:
+            # source(spapi.rdt-data-elements): docs#1201, abuzuhri/Amazon-SP-API-CSharp#155: an app without the
+            # role for a data element gets 400 InvalidInput naming the refused elements, sorted, empty details
+            message = f"Application does not have access to one or more requested data elements: [{', '.join(refused)}]"
+            raise Reply(sp_error(400, "InvalidInput", message))
+        # source(rdt.response): {"restrictedDataToken": "Atz.sprdt|…", "expiresIn": 3600} (tokens_2021-03-01.json)
         token = self.world.issue_access("Atz.sprdt|", "rdt", record.selling_partner_id, RDT_TTL_SECONDS, resources)
         return sp_ok({"restrictedDataToken": token, "expiresIn": RDT_TTL_SECONDS})
 
 
-def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
-    # tokens_2021-03-01.json CreateRestrictedDataTokenRequest: restrictedResources 1..50 of {method, path,
-    # dataElements}; the messages are inferred (the model does not give them).
+def _parse_restricted_resources(body: Any) -> tuple[list[tuple[str, str]], set[str]]:
+    # source(rdt.request): tokens_2021-03-01.json CreateRestrictedDataTokenRequest: restrictedResources 1..50 of
+    # {method, path, dataElements}, anything else 400 InvalidInput; the messages are inferred (the model gives none)
     def invalid(message: str) -> Reply:
         return Reply(sp_error(400, "InvalidInput", message))
 
@@ -129,7 +158,8 @@ def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
     items = body.get("restrictedResources")
     if not isinstance(items, list) or not 1 <= len(items) <= 50:
         raise invalid("restrictedResources must contain between 1 and 50 items.")
-    resources = []
+    resources: list[tuple[str, str]] = []
+    requested: set[str] = set()
     for index, item in enumerate(items):
         where = f"restrictedResources[{index}]"
         if not isinstance(item, dict):
@@ -144,4 +174,5 @@ def _parse_restricted_resources(body: Any) -> list[tuple[str, str]]:
         ):
             raise invalid(f"{where}.dataElements may contain only buyerInfo, shippingAddress, buyerTaxInformation.")
         resources.append((method, path))
-    return resources
+        requested.update(elements or ())
+    return resources, requested

@@ -14,9 +14,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Response
 
-# LWA's token answers carry both (DEVGUIDE-2021 "Response fields": Cache-Control: no-store, Pragma: no-cache).
+# source(lwa.response): LWA's token answers: access_token, token_type bearer, expires_in 3600, refresh_token,
+# with Cache-Control: no-store and Pragma: no-cache (DEVGUIDE-2021 "Response fields")
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-# OAuth data travels in query strings; Amazon asks for no-referrer (DEVGUIDE-2021 Step 1).
+# inferred(consent.page-headers): Amazon's own pages' headers are not documented; no-store and no-referrer, which
+# Amazon asks of apps (DEVGUIDE-2021 Step 1), keep codes and states out of caches and Referers here
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -41,7 +43,8 @@ def redirect(location: str) -> Response:
 
 
 def lwa_error(status: int, error: str, description: str) -> Response:
-    # {"error", "error_description"} (DEVGUIDE-2021); newer answers add error_index and request_id (models#4112).
+    # source(lwa.error-body): {"error", "error_description"} (DEVGUIDE-2021); newer answers add error_index and
+    # request_id (models#4112)
     body = {
         "error_description": description,
         "error": error,
@@ -52,8 +55,10 @@ def lwa_error(status: int, error: str, description: str) -> Response:
 
 
 def sp_error(status: int, code: str, message: str, details: str = "") -> Response:
-    # SP-API's ErrorList {"errors": [{code, message, details}]} (MODELS, every API model's ErrorList).
+    # source(spapi.error-body): SP-API's ErrorList {"errors": [{code, message, details}]} (MODELS, every API
+    # model's ErrorList) with an x-amzn-RequestId header (docs#702, docs#86)
     headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    # inferred(spapi.403-error-type): the 403's x-amzn-ErrorType, by analogy with the 429's (docs#86)
     if status == 403:
         headers["x-amzn-ErrorType"] = "AccessDeniedException"
     return json_response({"errors": [{"code": code, "message": message, "details": details}]}, status, headers)

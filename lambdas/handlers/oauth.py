@@ -24,14 +24,16 @@ def authorize() -> Response:
 
 @app.get("/login")
 def login() -> Response:
-    return _redirect(consent.login(get_config(), _query()))
+    headers = app.current_event.headers or {}
+    cookies = (_cookie(state.COOKIE_NAME), _cookie(state.FLOW_COOKIE_NAME))
+    return _redirect(consent.login(get_config(), _query(), *cookies, referer=headers.get("referer")))
 
 
 @app.get("/callback")
 def callback() -> Response:
     config = get_config()
     completed = consent.callback(config, _query(), _cookie(state.COOKIE_NAME))
-    clear = [_state_cookie("", max_age=0)]
+    clear = [_state_cookie("", max_age=0), _state_cookie("", max_age=0, name=state.FLOW_COOKIE_NAME)]
     location = consent.success_location(config, completed)
     if location:
         return _redirect(consent.Redirect(location), cookies=clear)
@@ -84,9 +86,9 @@ def _cookie(name: str) -> str | None:
     return None
 
 
-def _state_cookie(value: str, *, max_age: int = state.STATE_TTL_SECONDS) -> Cookie:
+def _state_cookie(value: str, *, max_age: int = state.STATE_TTL_SECONDS, name: str = state.COOKIE_NAME) -> Cookie:
     return Cookie(
-        name=state.COOKIE_NAME,
+        name=name,
         value=value,
         path="/",
         secure=True,
@@ -97,14 +99,19 @@ def _state_cookie(value: str, *, max_age: int = state.STATE_TTL_SECONDS) -> Cook
 
 
 def _redirect(redirect: consent.Redirect, cookies: list[Cookie] | None = None) -> Response:
+    cookies = list(cookies or [])
     if redirect.cookie_value:
-        cookies = [*(cookies or []), _state_cookie(redirect.cookie_value)]
+        cookies.append(_state_cookie(redirect.cookie_value))
+    if redirect.flow_value:
+        cookies.append(_state_cookie(redirect.flow_value, name=state.FLOW_COOKIE_NAME))
+    elif redirect.clear_flow:
+        cookies.append(_state_cookie("", max_age=0, name=state.FLOW_COOKIE_NAME))
     return Response(
         status_code=302,
         content_type=HTML,
         body="",
         headers={**pages.SECURITY_HEADERS, "Location": redirect.location},
-        cookies=cookies or [],
+        cookies=cookies,
     )
 
 

@@ -44,6 +44,9 @@ class Config:
     # queue Amazon's notifications arrive on (rotation function only; None elsewhere).
     rotate_after_days: int = 150
     notification_queue_url: str | None = None
+    # Vendor Central elsewhere than consent_base_url (the local stack serves it on a port of its own, so that
+    # the host tells a vendor's consent from a seller's as Amazon's hosts do); None: consent_base_url.
+    vendor_consent_base_url: str | None = None
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -66,6 +69,7 @@ def load(environ: Mapping[str, str]) -> Config:
         # At least a month before Amazon's 180-day deadline, so that a refused rotation has time to be fixed.
         rotate_after_days=int(_number(environ, names.ENV_ROTATE_AFTER_DAYS, 150, 1, 150)),
         notification_queue_url=_url(environ, names.ENV_NOTIFICATION_QUEUE_URL),
+        vendor_consent_base_url=_url(environ, names.ENV_VENDOR_CONSENT_BASE_URL, origin_only=True),
     )
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sellertoken import appcreds, events, grantcheck, grants, names, state
 from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
-from sellertoken.grants import SELLING_PARTNER_ID
 from sellertoken.identity import View
 from sellertoken.lwa import LwaClient, LwaToken
 from sellertoken.observability import count, logger
-from sellertoken.regions import ACCOUNT_TYPES, REGIONS, SELLER, VENDOR, RegionTable
+from sellertoken.regions import ACCOUNT_TYPES, MARKETPLACES, REGIONS, SELLER, RegionTable, account_type_of
 
 REFERENCE = re.compile(r"[A-Za-z0-9._~:@+=/-]{1,128}")
 # RFC 3986 path characters (pchar and "/"), percent-escapes well formed. Amazon's callback URIs are plain
@@ -45,7 +44,9 @@ class ConsentError(Exception):
 @dataclass(frozen=True)
 class Redirect:
     location: str
-    cookie_value: str | None = None
+    cookie_value: str | None = None  # the state cookie's new nonce
+    flow_value: str | None = None  # the flow cookie's new value: the state /authorize issued
+    clear_flow: bool = False  # the flow cookie has served its purpose
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Completed:
 
 def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
     """GET /authorize: pick the consent page for the region or marketplace and send the browser there."""
-    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+    table = RegionTable.of(config)
     region_code = _param(params, "region")
     market_code = _param(params, "marketplace")
     account_type = _param(params, "account_type") or SELLER
@@ -86,12 +87,22 @@ def authorize(config: Config, params: Mapping[str, str]) -> Redirect:
     query["redirect_uri"] = require_redirect_uri(config)
     if config.app_is_draft:
         query["version"] = "beta"
-    return Redirect(f"{base}/apps/authorize/consent?{urlencode(query)}", issued.cookie_value)
+    return Redirect(f"{base}/apps/authorize/consent?{urlencode(query)}", issued.cookie_value, issued.state)
 
 
-def login(config: Config, params: Mapping[str, str]) -> Redirect:
-    """GET /login (Appstore and re-authorization): send the browser back to Amazon's callback URI."""
-    table = RegionTable(config.consent_base_url, config.spapi_base_url)
+def login(
+    config: Config,
+    params: Mapping[str, str],
+    cookie_value: str | None = None,
+    flow_value: str | None = None,
+    referer: str | None = None,
+) -> Redirect:
+    """GET /login, the Login URI Amazon loads when an authorization starts at Amazon (Appstore, Manage Your
+    Apps renewals, reportedly Draft website flows): send the browser back to `amazon_callback_uri`.
+
+    The account type comes from the host (Vendor Central means vendor); a browser that started at /authorize
+    keeps that flow's region, account type and reference (its flow cookie). Only ever to an Amazon host."""
+    table = RegionTable.of(config)
     callback = _param(params, "amazon_callback_uri")
     amazon_state = _param(params, "amazon_state")
     seller = _param(params, "selling_partner_id")
@@ -99,41 +110,115 @@ def login(config: Config, params: Mapping[str, str]) -> Redirect:
         raise _bad_request("amazon_callback_uri", "amazon_callback_uri is missing.")
     if not amazon_state or not amazon_state.isprintable():
         raise _bad_request("amazon_state", "amazon_state is missing or malformed.")
-    if seller is not None and not SELLING_PARTNER_ID.fullmatch(seller):
+    if seller is not None and not names.is_selling_partner_id(seller):
         raise _bad_request("selling_partner_id", "selling_partner_id is malformed.")
-    parts = urlsplit(callback)
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    regions = table.consent_origins().get(origin)
-    local = config.consent_base_url is not None and origin == config.consent_base_url.lower()
-    if not regions or (parts.scheme != "https" and not local) or parts.username or parts.password:
-        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not an Amazon consent address.")
-    if not URL_PATH.fullmatch(parts.path):
-        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not a valid Amazon consent address.")
-    # Amazon's hosts each serve one region. Only the local stack serves all from one host: there
-    # an optional region hint picks one, North America by default.
+    flow = _started_flow(config, flow_value, cookie_value)
+    origin, parts = _amazon_callback(config, table, callback, flow, referer, seller)
+    origins = table.consent_origins()
+    regions = origins.get(origin) or DOCUMENTED_EXAMPLE_ORIGINS.get(origin, set())
+    served = {kind for kind in ACCOUNT_TYPES if origin in table.consent_origins((kind,))} or {SELLER}
+    if len(served) == 1:
+        (account_type,) = served  # Vendor Central's hosts serve vendors only, Seller Central's sellers
+    elif flow is not None:
+        account_type = flow.account_type  # the local stack's one host serves both: the flow says which
+    else:
+        account_type = account_type_of(seller) if seller else SELLER
+    # Amazon's hosts each serve one region. Only the local stack serves all from one host: there the flow's
+    # region, or an optional region hint, picks one, North America by default.
     hint = _param(params, "region")
-    if hint in regions:
+    if flow is not None and flow.region in regions:
+        region = flow.region
+    elif hint in regions:
         region = hint
     elif len(regions) == 1:
         (region,) = regions
     else:
         region = "na"
-    # Vendor Central's hosts serve vendors only: a re-authorization through them must compare with the vendor
-    # grant, not be refused as another account type (the local stack's one host stays seller).
-    vendor_only = origin not in table.consent_origins((SELLER,))
-    issued = _issue_state(config, region, VENDOR if vendor_only else SELLER, None)
+    same_flow = flow is not None and (flow.region, flow.account_type) == (region, account_type)
+    issued = _issue_state(config, region, account_type, flow.reference if same_flow else None)
     query = parse_qsl(parts.query, keep_blank_values=True)
     query += [("amazon_state", amazon_state), ("state", issued.state), ("redirect_uri", require_redirect_uri(config))]
     if config.app_is_draft or _param(params, "version") == "beta":
         query.append(("version", "beta"))
     location = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-    return Redirect(location, issued.cookie_value)
+    return Redirect(location, issued.cookie_value, clear_flow=True)
+
+
+# DEVGUIDE-2021's Appstore example sends amazon_callback_uri=https://amazon.com/apps/authorize/confirm/<appId>:
+# a form Amazon documents, so it is accepted (for North America's sellers, whose Seller Central it serves).
+DOCUMENTED_EXAMPLE_ORIGINS = {"https://amazon.com": {"na"}}
+
+
+def _started_flow(config: Config, flow_value: str | None, cookie_value: str | None) -> state.StateClaims | None:
+    """The flow this browser started at /authorize, if its flow cookie still verifies (signed, unexpired, bound
+    to this browser's nonce); else None. Nothing is consumed: the flow continues with /login's own state."""
+    if not flow_value or not cookie_value:
+        return None
+    try:
+        claims = state.verify(appcreds.state_key(config.prefix), flow_value, cookie_value)
+    except state.InvalidState:
+        return None
+    return claims if _plausible(claims) else None
+
+
+def _amazon_callback(
+    config: Config,
+    table: RegionTable,
+    callback: str,
+    flow: state.StateClaims | None,
+    referer: str | None,
+    seller: str | None,
+) -> tuple[str, SplitResult]:
+    """The Amazon origin and parts of the address to send the browser to, or a 400 ConsentError.
+
+    Amazon sends `https://sellercentral.amazon.com/apps/authorize/confirm/<appId>` (models#4093, #5204), the
+    developer guide's example host `https://amazon.com/…`, and, reported intermittently, the bare path
+    `/apps/authorize/confirm/<appId>` (selling-partner-api-docs#1376). A bare path is completed with the
+    Amazon origin the browser came from (Referer), else the one its flow started at, else (inferred: the
+    only host the reports name) North America's Seller Central, or Vendor Central for a vendor's id."""
+    parts = urlsplit(callback)
+    if not parts.scheme and not parts.netloc and callback.startswith("/") and not callback.startswith("//"):
+        origin = _relative_origin(table, flow, referer, seller)
+        parts = urlsplit(origin + callback)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    local = origin in {u.lower() for u in (config.consent_base_url, config.vendor_consent_base_url) if u}
+    known = origin in table.consent_origins() or origin in DOCUMENTED_EXAMPLE_ORIGINS
+    if not known or (parts.scheme != "https" and not local) or parts.username or parts.password:
+        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not an Amazon consent address.")
+    if not URL_PATH.fullmatch(parts.path):
+        raise _bad_request("amazon_callback_uri", "amazon_callback_uri is not a valid Amazon consent address.")
+    return origin, parts
+
+
+def _relative_origin(
+    table: RegionTable, flow: state.StateClaims | None, referer: str | None, seller: str | None
+) -> str:
+    if referer:
+        came_from = urlsplit(referer)
+        origin = f"{came_from.scheme}://{came_from.netloc}".lower()
+        if came_from.scheme and origin in table.consent_origins():
+            return origin
+    if flow is not None:
+        market = table.marketplace(REGIONS[flow.region].default_marketplace)
+        base = table.consent_base(market, flow.account_type) if market else None
+        if base:
+            return _origin_of(base)
+    account_type = account_type_of(seller) if seller else SELLER
+    return _origin_of(table.consent_base(MARKETPLACES["US"], account_type) or "")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def callback(config: Config, params: Mapping[str, str], cookie_value: str | None) -> Completed:
     """GET /callback: verify state and cookie, exchange the code, store the grant, tell the bus."""
     restart = _restart_link(config, params)
     code = _param(params, "spapi_oauth_code")
+    # A seller who cancels at Amazon is documented to stay there (selling-partner-api-docs#953: nothing reaches
+    # the app); their state is never consumed and simply expires (state.STATE_TTL_SECONDS), writing nothing.
+    # OAuth's error=access_denied redirect is not documented for SP-API but handled the same way if it comes.
     if _param(params, "error") is not None or not code:
         raise ConsentError(
             400,
@@ -151,7 +236,7 @@ def callback(config: Config, params: Mapping[str, str], cookie_value: str | None
         logger.error("state signed with our key carries claims we never issue")
         raise _invalid_state("implausible", "authorize?region=na")
     seller = _param(params, "selling_partner_id")
-    if not seller or not SELLING_PARTNER_ID.fullmatch(seller):
+    if not names.is_selling_partner_id(seller):
         raise _bad_request("selling_partner_id", "Amazon's answer carried a malformed selling_partner_id.")
     try:
         state.consume(config.table_name, claims)
@@ -189,7 +274,7 @@ def _land(
     config: Config, lwa: LwaClient, claims: state.StateClaims, seller: str, token: LwaToken, restart: str
 ) -> Completed:
     """Store the new refresh token under `seller` if the identity policy lets it land there (grantcheck)."""
-    endpoint = RegionTable(config.consent_base_url, config.spapi_base_url).spapi_endpoint(claims.region)
+    endpoint = RegionTable.of(config).spapi_endpoint(claims.region)
     client_id = appcreds.load(config.prefix).client_id
     known_new = None
     # Twice at most: a first-time consent that loses the race to create the secret is checked against the

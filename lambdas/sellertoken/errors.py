@@ -65,8 +65,9 @@ class GrantRevoked(ContractError):
 class AppCredentialsRejected(ContractError):
     error_type = "AppCredentialsRejected"
     meaning = (
-        "Amazon rejected the application's own credentials (LWA `invalid_client` or `unauthorized_client`, "
-        "or SP-API says the LWA secret expired). No seller is at fault and none is flagged."
+        "Amazon rejected the application's own credentials (LWA `invalid_client`, or `unauthorized_client` "
+        "when a grantless call for the application is refused too, or SP-API says the LWA secret expired). "
+        "No seller is at fault and none is flagged."
     )
     action = (
         "Do not retry until it is fixed: the broker's operators are alarmed (`AppCredentialsRejected`) "
@@ -96,8 +97,10 @@ class BrokerFault(ContractError):
     meaning = (
         "The broker itself cannot serve: its deployment is misconfigured (a missing or malformed app secret "
         "or setting, a denied permission, a disabled KMS key, a missing table), Amazon answered something it "
-        "does not act on (an LWA error code other than the above), or it hit an unexpected error (a bug). "
-        "The message says which."
+        "does not act on (an LWA error code other than the above), LWA refused this one grant's refresh token "
+        "for the application (`unauthorized_client` while the application's own grantless call works: the "
+        "grant's health is `unauthorized` and the seller must authorize again), or it hit an unexpected error "
+        "(a bug). The message says which."
     )
     action = (
         "Do not retry soon: the same call fails the same way until an operator acts. Alert the broker's "
@@ -142,6 +145,18 @@ class InvalidClient(AppCredentialsRejected):
     """LWA invalid_client: it did not accept the client secret sent (wrong, expired, or rotated away); the
     caller may try the app's other secret during a rotation's overlap (lwa.py). Reaches a caller as
     AppCredentialsRejected."""
+
+
+class ClientUnauthorized(AppCredentialsRejected):
+    """LWA `unauthorized_client`. On a refresh it may concern one grant (a refresh token of another client id)
+    rather than the application: the caller asks LWA about the application itself before believing it.
+    Reaches a caller as AppCredentialsRejected."""
+
+
+class GrantUnauthorized(BrokerFault):
+    """LWA refused one grant's refresh token for this application (`unauthorized_client`) while accepting the
+    application itself: that grant is unusable until the seller authorizes again. Reaches a caller as
+    BrokerFault; the grant's health says `unauthorized`."""
 
 
 class InvalidGrant(LwaError):

@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from sellertoken import identity
-from sellertoken.errors import InvalidGrant, SellerTokenError
+from sellertoken.errors import ClientUnauthorized, InvalidGrant, SellerTokenError
 from sellertoken.grants import Grant
 from sellertoken.identity import Unseen, View
 from sellertoken.lwa import LwaClient
@@ -137,7 +137,9 @@ def _old_view(endpoint: str, lwa: LwaClient, grant: Grant) -> View | Unseen:
         return Unseen(TOKEN_DEAD)
     try:
         token = lwa.refresh(grant.refresh_token)
-    except InvalidGrant:
+    except (InvalidGrant, ClientUnauthorized):
+        # The new code was just exchanged with the application's credentials, so an unauthorized_client here is
+        # the stored token's own (a token of another client id): as dead for this application as a revoked one.
         return Unseen(TOKEN_DEAD)
     except SellerTokenError:
         return Unseen(identity.UNAVAILABLE)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,10 +16,9 @@ from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
 from sellertoken.errors import GrantNotFound, InvalidRequest, from_aws
+from sellertoken.observability import logger
 
 REAUTHORIZE_AFTER = timedelta(days=365)
-# No format is documented; every example is 14 upper-case letters and digits (reference, §Identifiers).
-SELLING_PARTNER_ID = re.compile(r"[A-Z0-9]{8,20}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -247,8 +245,10 @@ def list_page(prefix: str, next_token: str | None, page_size: int = 100) -> tupl
     listed = []
     for entry in answer.get("SecretList", []):
         parts = entry["Name"][len(start) :].split("/")
-        if len(parts) == 2 and entry["Name"].startswith(start):
+        if len(parts) == 2 and entry["Name"].startswith(start) and names.is_selling_partner_id(parts[1]):
             listed.append(Listed(entry["Name"], parts[0], parts[1], _tags(entry)))
+        else:  # a secret under the prefix the broker never wrote: never refreshed, named for the operator
+            logger.warning("not a grant, skipped", extra={"secret": entry["Name"][:256]})
     return listed, answer.get("NextToken")
 
 

@@ -1,9 +1,10 @@
 """HTTP sessions for Amazon (LWA and SP-API): pooled, with urllib3 retries on 429, 5xx and connection
 errors only. Read timeouts are retried only where the request is idempotent in effect.
 
-Every attempt and every backoff is bounded by the invocation's deadline (deadline.py): an attempt's
-connect and read timeouts never reach past it, a backoff that would is not slept, and no attempt
-starts with less than MIN_ATTEMPT_SECONDS left.
+Every attempt and every wait is bounded by the invocation's deadline (deadline.py): an attempt's
+connect and read timeouts never reach past it, a wait that would (the backoff, or the Retry-After a
+throttled answer names, whichever is longer) is not slept, and no attempt starts with less than
+MIN_ATTEMPT_SECONDS left.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
@@ -40,19 +41,26 @@ class DeadlineTimeout(Timeout):
 
 
 class DeadlineRetry(Retry):
-    """urllib3's Retry, except that it gives up when the backoff and another attempt do not fit before
-    the deadline (then the caller sees the last answer or error, as when the retries are spent)."""
+    """urllib3's Retry, except that it gives up when the wait and another attempt do not fit before the
+    deadline (then the caller sees the last answer or error, as when the retries are spent)."""
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Retry:
         following = super().increment(method, url, *args, **kwargs)
-        if deadline.current().remaining() - following.get_backoff_time() < MIN_ATTEMPT_SECONDS:
+        if deadline.current().remaining() - following.wait(kwargs.get("response")) < MIN_ATTEMPT_SECONDS:
             reason = kwargs.get("error") or ResponseError("no time left before the deadline for another attempt")
             raise MaxRetryError(kwargs.get("_pool"), url or "", reason)
         return following
 
+    def wait(self, response: Any = None) -> float:
+        """The backoff, or the Retry-After of a throttled answer when that is longer."""
+        try:
+            after = self.get_retry_after(response) if response is not None else None
+        except InvalidHeader:  # a date or a number urllib3 cannot read: the backoff alone
+            after = None
+        return max(self.get_backoff_time(), after or 0.0)
+
     def sleep(self, response: Any = None) -> None:
-        # The backoff only (Retry-After is not honoured here), through deadline.pause like every wait.
-        deadline.pause(self.get_backoff_time())
+        deadline.pause(self.wait(response))  # through deadline.pause like every wait
 
 
 def timeout() -> Timeout:
@@ -79,7 +87,7 @@ def session(*, retry_reads: bool, retry_statuses: bool = True) -> requests.Sessi
         status_forcelist=RETRY_STATUSES if retry_statuses else (),
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
-        respect_retry_after_header=False,
+        respect_retry_after_header=False,  # DeadlineRetry.wait honours it, within the deadline
     )
     http = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=50)

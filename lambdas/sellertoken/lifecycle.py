@@ -59,3 +59,29 @@ def forget_tokens(config: Config, region: str, selling_partner_id: str) -> bool:
     except SharedCacheUnavailable:
         count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
     return recorded
+
+
+def mark_unauthorized(config: Config, grant: grants.Grant, *, detected_by: str) -> None:
+    """Give the grant the health an operator sees (`grants list/show`): LWA refuses its refresh token for this
+    application (unauthorized_client) while accepting the application. Not a revocation: nothing is flagged,
+    no token is dropped, no event claims the seller left; a consent replaces it, a healthy refresh clears it."""
+    now = grants.now_iso()
+    aws.client("dynamodb").update_item(
+        TableName=config.table_name,
+        Key={names.TABLE_PARTITION_KEY: {"S": f"health#{grant.region}#{grant.selling_partner_id}"}},
+        UpdateExpression="SET last_error = :error, last_attempt = :now, detected_by = :by, "
+        "first_failed_at = if_not_exists(first_failed_at, :now)",
+        ExpressionAttributeValues={
+            ":error": {"S": "unauthorized_client: LWA refuses this grant's refresh token for the application"},
+            ":now": {"S": now},
+            ":by": {"S": detected_by},
+        },
+    )
+    if grant.tags.get(names.TAG_HEALTH) != names.HEALTH_UNAUTHORIZED:
+        grants.set_tags(
+            config.prefix, grant.region, grant.selling_partner_id, {names.TAG_HEALTH: names.HEALTH_UNAUTHORIZED}
+        )
+    logger.warning(
+        "grant unauthorized for this application",
+        extra={"selling_partner_id": grant.selling_partner_id, "region": grant.region, "detected_by": detected_by},
+    )

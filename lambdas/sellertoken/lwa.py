@@ -8,9 +8,11 @@ What each LWA error code becomes (the codes Amazon's SDKs know: reference §2 "E
 are in docs/faults.md):
 - `invalid_grant`: InvalidGrant, for the caller to decide (a refresh flags the grant revoked; a code
   exchange shows "authorization expired").
-- `invalid_client`, `unauthorized_client`: AppCredentialsRejected (our client id or secret). Before that,
-  every request re-reads `{prefix}/app` at once and tries the app's other secret once: the current one if
-  the rejected one was a cached old one, the previous one while a rotation's 7-day overlap lasts.
+- `invalid_client`: InvalidClient, an AppCredentialsRejected (our client id or secret). Before that, every
+  request re-reads `{prefix}/app` at once and tries the app's other secret once: the current one if the
+  rejected one was a cached old one, the previous one while a rotation's 7-day overlap lasts.
+- `unauthorized_client`: ClientUnauthorized, an AppCredentialsRejected; on a refresh it can be one grant's
+  (a refresh token of another client id, reference §2), so vending.py asks LWA about the application itself.
 - `server_error`, `temporarily_unavailable`, any 5xx or 429: UpstreamUnavailable (the SDKs retry these).
 - `invalid_scope` on a grantless request: InvalidRequest (the caller chose the scope).
 - anything else (`invalid_request`, `unsupported_grant_type`, `access_denied`, `invalid_scope` where we
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 from sellertoken import appcreds, httpclient
 from sellertoken.errors import (
     AppCredentialsRejected,
+    ClientUnauthorized,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -41,7 +44,6 @@ if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.sessi
 DEFAULT_EXPIRES_IN = 3600
 MAX_TOKEN_BYTES = 2048
 _RETRY_STATUSES = httpclient.RETRY_STATUSES
-_REJECTED_CLIENT = ("invalid_client", "unauthorized_client")
 _TRANSIENT = ("server_error", "temporarily_unavailable")
 GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 
@@ -164,8 +166,8 @@ def _parse(response: requests.Response, grant_type: str) -> LwaToken:
             raise InvalidGrant(status)
         if code == "invalid_client":
             raise InvalidClient(f"LWA answered {status} {code}: the app's client id or secret is wrong")
-        if code in _REJECTED_CLIENT:
-            raise AppCredentialsRejected(f"LWA answered {status} {code}: the app's client id or secret is wrong")
+        if code == "unauthorized_client":
+            raise ClientUnauthorized(f"LWA answered {status} {code}: not authorized for this request")
         if code in _TRANSIENT:
             raise UpstreamUnavailable(f"LWA answered {status} {code}")
         if code == "invalid_scope" and grant_type == "client_credentials":

@@ -6,6 +6,25 @@ use it without pulling in the Lambda runtime dependencies.
 
 from __future__ import annotations
 
+import re
+
+# A selling partner id has exactly one of the two forms Amazon sends (reference, "Identifier and token
+# formats"): a seller's, capital letters and digits starting with "A" (every example is 13-14 long); a
+# vendor group's, "amzn1.vg." and digits (selling-partner-api-models#2397). Nothing else is accepted
+# anywhere: secret names, tags, table keys, events and URLs are built from it. The client keeps a copy.
+SELLING_PARTNER_ID_PATTERN = r"A[A-Z0-9]{7,19}|amzn1\.vg\.[0-9]{1,20}"
+_SELLING_PARTNER_ID = re.compile(SELLING_PARTNER_ID_PATTERN)
+
+
+SELLING_PARTNER_ID_RULE = (
+    "selling_partner_id must be a seller's id (A and capital letters or digits) or a vendor's (amzn1.vg. and digits)"
+)
+
+
+def is_selling_partner_id(value: object) -> bool:
+    return isinstance(value, str) and _SELLING_PARTNER_ID.fullmatch(value) is not None
+
+
 # Default resource prefix: grant secrets live under f"{PREFIX}/grants/{region}/{seller}".
 DEFAULT_PREFIX = "sellertoken"
 
@@ -26,6 +45,8 @@ def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
 
 
 def grant_secret_name(region: str, selling_partner_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    if not is_selling_partner_id(selling_partner_id):  # a last guard: callers validate first, with a clear error
+        raise ValueError("not a selling partner id")
     return f"{grants_prefix(prefix)}{region}/{selling_partner_id}"
 
 
@@ -110,6 +131,7 @@ ENV_SUCCESS_URL = "SELLERTOKEN_SUCCESS_URL"
 ENV_APP_IS_DRAFT = "SELLERTOKEN_APP_IS_DRAFT"
 ENV_LWA_ENDPOINT = "SELLERTOKEN_LWA_ENDPOINT"
 ENV_CONSENT_BASE_URL = "SELLERTOKEN_CONSENT_BASE_URL"
+ENV_VENDOR_CONSENT_BASE_URL = "SELLERTOKEN_VENDOR_CONSENT_BASE_URL"  # Vendor Central, where it differs
 ENV_SPAPI_BASE_URL = "SELLERTOKEN_SPAPI_BASE_URL"
 
 # Local stack defaults (devstack seeds these; infra creates its own names).
@@ -122,6 +144,7 @@ LOCAL_AWS_REGION = "us-east-1"
 TAG_HEALTH = "sellertoken:health"  # "failing" while LWA keeps failing transiently for this grant
 TAG_REAUTH_REMINDED = "sellertoken:reauth-reminded"  # the last reminder sent: "30", "7" or "1" (days)
 HEALTH_FAILING = "failing"
+HEALTH_UNAUTHORIZED = "unauthorized"  # LWA refuses this grant's refresh token for the app (unauthorized_client)
 REAUTH_REMINDER_DAYS = (30, 7, 1)
 
 # Sweep settings (optional environment variables, see config.py).

@@ -39,8 +39,8 @@ def parse_request(payload: object) -> OpsRequest:
     if operation not in OPERATIONS:
         raise InvalidRequest(f"operation must be one of {', '.join(OPERATIONS)}")
     seller = payload.get("selling_partner_id")
-    if not isinstance(seller, str) or not grants.SELLING_PARTNER_ID.fullmatch(seller):
-        raise InvalidRequest("selling_partner_id is missing or malformed")
+    if not names.is_selling_partner_id(seller):
+        raise InvalidRequest(names.SELLING_PARTNER_ID_RULE)
     region = payload.get("region")
     if region not in REGIONS:
         raise InvalidRequest("region must be one of na, eu, fe")

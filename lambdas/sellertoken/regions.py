@@ -7,11 +7,17 @@ Authorizations are regional: consent through any marketplace of a region grants 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 SELLER = "seller"
 VENDOR = "vendor"
 ACCOUNT_TYPES = (SELLER, VENDOR)
+
+
+def account_type_of(selling_partner_id: str) -> str:
+    """A (valid) id's own account type: vendor groups' ids are amzn1.vg.… (names.SELLING_PARTNER_ID_PATTERN)."""
+    return VENDOR if selling_partner_id.startswith("amzn1.vg.") else SELLER
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,20 @@ _ALIASES = {"GB": "UK"}
 class RegionTable:
     """The table above, with Amazon's base URLs optionally replaced (the local stack's simulator)."""
 
-    def __init__(self, consent_base_url: str | None = None, spapi_base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        consent_base_url: str | None = None,
+        spapi_base_url: str | None = None,
+        vendor_consent_base_url: str | None = None,
+    ) -> None:
         self._consent_override = consent_base_url
         self._spapi_override = spapi_base_url
+        self._vendor_override = vendor_consent_base_url or consent_base_url
+
+    @classmethod
+    def of(cls, config: Any) -> RegionTable:
+        """The table with the overrides a Config names."""
+        return cls(config.consent_base_url, config.spapi_base_url, config.vendor_consent_base_url)
 
     @staticmethod
     def region(code: str) -> Region | None:
@@ -143,7 +160,7 @@ class RegionTable:
         base = marketplace.consent_base(account_type)
         if base is None:
             return None
-        return self._consent_override or base
+        return (self._vendor_override if account_type == VENDOR else self._consent_override) or base
 
     def spapi_endpoint(self, region: str) -> str:
         return self._spapi_override or REGIONS[region].spapi_endpoint

@@ -1,10 +1,17 @@
 """Selling Partner API calls the broker makes itself: createRestrictedDataToken (Tokens API 2021-03-01).
 
-What an answer becomes: 5xx, 429 or no answer in time: UpstreamUnavailable; 403 naming the access token:
-AccessTokenRejected (the caller refreshes and retries once); 403 "The LWA secret token you provided has
-expired.": AppCredentialsRejected (reference §3: the application's credentials, not the request); any
-other 400 or 403: InvalidRequest (Amazon refuses these resources, or the application has no role for
-them); any other 4xx: BrokerFault (the broker's endpoint or request is wrong).
+What an answer becomes (SP-API's 403 texts: reference §3):
+- 5xx, 429 (after honouring Retry-After within the deadline, httpclient.py) or no answer: UpstreamUnavailable;
+- 403 "The access token you provided has expired." / "… is revoked, malformed or invalid.":
+  AccessTokenRejected (the caller refreshes and retries once);
+- 403 "The LWA secret token you provided has expired.": AppCredentialsRejected (the application's client
+  secret, reported while LWA still issues tokens; models#4489), which the vend function counts for its alarm;
+- 403 "Access token is missing in the request header.": BrokerFault (the broker sent none: its own bug);
+- 403 with empty details: InvalidRequest (the application has no role for these resources, or the grant's
+  token was sent to another region's endpoint; models#4825, docs#173, docs#830);
+- 400 (e.g. InvalidInput "Application does not have access to one or more requested data elements: […]",
+  docs#1201): InvalidRequest carrying Amazon's message;
+- any other 4xx: BrokerFault (the broker's endpoint or request is wrong).
 """
 
 from __future__ import annotations
@@ -55,14 +62,23 @@ def create_restricted_data_token(
     if status == 200:
         raise UpstreamUnavailable("SP-API answered 200 without a Restricted Data Token")
     error = _first_error(payload)
-    details = error.get("details", "")
-    if status == 403 and "access token" in details:
-        raise AccessTokenRejected
-    if status == 403 and "LWA secret" in details:
-        raise AppCredentialsRejected("SP-API says the application's LWA client secret has expired")
+    details = error.get("details", "").lower()
     message = f"SP-API refused the Restricted Data Token ({status} {echo(error.get('code', 'unknown'))})"
+    if status == 403:
+        if "access token you provided" in details:
+            raise AccessTokenRejected
+        if "lwa secret token" in details:
+            raise AppCredentialsRejected("SP-API says the application's LWA client secret has expired")
+        if "access token is missing" in details:
+            raise BrokerFault(f"{message}: the broker sent no access token")
+        if not details:
+            raise InvalidRequest(
+                f"{message}: the application has no role for these resources, or the grant belongs to another region"
+            )
     if error.get("message"):
         message += f": {echo(error['message'], 200)}"
+    if error.get("details"):
+        message += f" ({echo(error['details'], 120)})"
     if status not in (400, 403):
         raise BrokerFault(message)
     raise InvalidRequest(message)

@@ -26,6 +26,9 @@ STATE_TTL_SECONDS = 600
 CLOCK_SKEW_SECONDS = 30
 STATE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 COOKIE_NAME = "__Host-sellertoken-state"
+# The state /authorize issued, kept by the browser so that /login knows the flow it started when Amazon sends
+# that browser through the Login URI (its claims are signed and bound to COOKIE_NAME's nonce like any state).
+FLOW_COOKIE_NAME = "__Host-sellertoken-flow"
 MAX_STATE_LENGTH = 1024
 
 

@@ -1,6 +1,8 @@
 """The validation sweep: refresh every active grant, flag exactly those LWA calls revoked.
 
-Only `invalid_grant` flags a seller. `invalid_client` stops the run at once and flags nobody;
+Only `invalid_grant` flags a seller. `invalid_client` stops the run at once and flags nobody, and so does
+`unauthorized_client` once LWA refuses the application's own grantless call too (else it is that grant's:
+health `unauthorized`, and the run goes on);
 transient failures (5xx, 429, timeouts) land in a per-grant health record and never become
 "revoked". When the Lambda's time runs low the run hands a cursor to a fresh invocation of
 itself, so every grant is checked once per run however many there are.
@@ -31,6 +33,7 @@ from sellertoken.errors import (
     BrokerFault,
     GrantNotFound,
     GrantRevoked,
+    GrantUnauthorized,
     InvalidRequest,
     UpstreamUnavailable,
 )
@@ -219,6 +222,11 @@ class Sweep:
             return REVOKED
         except GrantNotFound:
             return "inactive"  # deleted since it was listed
+        except GrantUnauthorized:
+            # This grant's own problem (LWA accepted the application: vending.py asked): its health says so, the
+            # run goes on, no app alarm, and it is no outage either (the transient streak is left alone).
+            self._remind(listed)
+            return FAILING
         except AppCredentialsRejected:
             with self._lock:
                 self._abort = "app_credentials_rejected"
@@ -229,7 +237,7 @@ class Sweep:
             return FAILING
         with self._lock:
             self._transient_streak = 0
-        if listed.tags.get(names.TAG_HEALTH) == names.HEALTH_FAILING:
+        if listed.tags.get(names.TAG_HEALTH) in (names.HEALTH_FAILING, names.HEALTH_UNAUTHORIZED):
             self._recovered(listed)
         self._remind(listed)
         return HEALTHY

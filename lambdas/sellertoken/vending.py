@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi
 from sellertoken.config import Config
-from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable, echo
+from sellertoken.errors import (
+    AppCredentialsRejected,
+    ClientUnauthorized,
+    GrantRevoked,
+    GrantUnauthorized,
+    InvalidGrant,
+    InvalidRequest,
+    UpstreamUnavailable,
+    echo,
+)
 from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
 from sellertoken.observability import count, logger
 from sellertoken.regions import REGIONS, RegionTable
@@ -39,6 +48,9 @@ DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 _FIELDS = {"selling_partner_id", "region", "min_ttl_seconds", "restricted_resources", "target_application", "scope"}
 _SELLER_FIELDS = ("selling_partner_id", "restricted_resources", "target_application")  # meaningless with a scope
 _POLL_SECONDS = (0.02, 0.025, 0.03, 0.04, 0.05)  # lease waiters re-read soon: a refresh is ~0.1-0.5 s
+# After LWA accepts the application's own grantless call, an unauthorized_client on a refresh is taken for the
+# grant's own for this long before the application is asked again.
+APP_CHECK_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,8 @@ def parse_request(payload: object) -> VendRequest:
             raise InvalidRequest(f"{extra} cannot be combined with scope (a grantless token has no seller)")
         return VendRequest(None, region, min_ttl, scope=scope)
     seller = payload.get("selling_partner_id")
-    if not isinstance(seller, str) or not grants.SELLING_PARTNER_ID.fullmatch(seller):
-        raise InvalidRequest("selling_partner_id is missing or malformed")
+    if not names.is_selling_partner_id(seller):
+        raise InvalidRequest(names.SELLING_PARTNER_ID_RULE)
     if region is None:
         raise InvalidRequest("region is required (na, eu or fe)")
     target = payload.get("target_application")
@@ -120,7 +132,8 @@ class Vendor:
         self.revocations = revocations.RevocationWatch(feed.read, config.revocation_bound_seconds, clock)
         self.shared = SharedCache(config.table_name, dynamodb, admit=self._admits)
         self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
-        self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
+        self.regions = RegionTable.of(config)
+        self._app_accepted_at: float | None = None
 
     def vend(self, request: VendRequest) -> dict:
         client_id = appcreds.load(self.config.prefix).client_id
@@ -241,6 +254,21 @@ class Vendor:
             raise GrantRevoked(
                 f"the grant of {grant.selling_partner_id} in {grant.region} was revoked by the seller"
             ) from None
+        except ClientUnauthorized:
+            # One grant's refresh token may belong to another client id (reference §2): before blaming the
+            # application's credentials (and its alarm), ask LWA about the application itself.
+            if not self._application_accepted():
+                raise AppCredentialsRejected(
+                    "LWA answered unauthorized_client to a refresh and to the application's own grantless call"
+                ) from None
+            try:
+                lifecycle.mark_unauthorized(self.config, grant, detected_by=detected_by)
+            except Exception as error:  # noqa: BLE001 - LWA's answer stands; the next sweep records it
+                logger.warning("grant health not recorded", extra={"error_type": type(error).__name__})
+            raise GrantUnauthorized(
+                f"LWA refuses the refresh token of {grant.selling_partner_id} in {grant.region} for this application "
+                "(unauthorized_client) while accepting the application: the seller must authorize it again"
+            ) from None
         count(names.METRIC_LWA_REFRESH)
         if answer.refresh_token and answer.refresh_token != grant.refresh_token:
             grants.replace_refresh_token(self.config.prefix, grant, answer.refresh_token)
@@ -266,6 +294,20 @@ class Vendor:
                 self.memory.evict(lambda k: k == access_key)
                 self._drop_shared(access_key)
         raise UpstreamUnavailable("SP-API kept rejecting freshly refreshed access tokens")
+
+    def _application_accepted(self) -> bool:
+        """Whether LWA accepts the application itself: a grantless call (client_credentials) gets a token, or
+        names only the scope (invalid_scope: the client authenticated). An outage raises UpstreamUnavailable."""
+        if self._app_accepted_at is not None and time.monotonic() - self._app_accepted_at < APP_CHECK_SECONDS:
+            return True
+        try:
+            self.lwa.grantless(GRANTLESS_SCOPES[0])
+        except AppCredentialsRejected:
+            return False
+        except InvalidRequest:
+            pass
+        self._app_accepted_at = time.monotonic()
+        return True
 
     def _grantless(self, scope: str) -> CachedToken:
         started = time.time()

@@ -59,6 +59,10 @@ class RunningStack:
     def amazon(self) -> str:
         return self.endpoints["amazon"]
 
+    @property
+    def vendor_central(self) -> str:
+        return self.endpoints["vendor_central"]
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -78,6 +82,8 @@ def _start_stack(state_dir: Path, *extra: str, env: dict[str, str] | None = None
         "--amazon-port",
         "0",
         "--lambda-port",
+        "0",
+        "--vendor-central-port",
         "0",
         # Tests run sweeps themselves; a scheduled one in the middle would race them.
         "--sweep-every",

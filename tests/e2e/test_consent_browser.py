@@ -224,7 +224,36 @@ def test_seller_confirms_and_the_grant_is_stored_without_the_browser_seeing_the_
     assert_no_token_text(stack.log(), refresh_token, code, where="the stack's log")
 
 
-def test_cancel_shows_not_completed_and_stores_nothing(tab, stack, aws):
+def test_cancel_stays_on_amazon_and_the_broker_hears_nothing(tab, stack, aws):
+    page = tab.page
+    # Given a seller on the consent page
+    open_consent(tab, stack, "region=na")
+    selling_partner_id = seller_field(page).input_value()
+    aws.events.drain()
+    seen = len(tab.requests)
+
+    # When they cancel
+    response = press(page, "Cancel")
+
+    # Then they stay on Amazon, which says so; nothing reached the broker, nothing was stored
+    assert response.status == 200 and page.url.startswith(stack.amazon)
+    expect(page.get_by_role("heading", name="Authorization cancelled")).to_be_visible()
+    assert not [url for url in tab.requests[seen:] if url.startswith(stack.api)]
+    assert not secret_exists(aws, grant_name("na", selling_partner_id))
+    assert aws.events.drain() == []
+
+
+@pytest.fixture
+def cancel_redirects(stack):
+    """Amazon as some OAuth servers are: Cancel sends error=access_denied to the redirect URI (undocumented)."""
+    requests.post(f"{stack.amazon}/_control/behaviour", json={"cancel_redirects": True}, timeout=5).raise_for_status()
+    yield
+    requests.post(f"{stack.amazon}/_control/behaviour", json={"cancel_redirects": False}, timeout=5)
+
+
+def test_a_cancel_redirected_with_access_denied_shows_not_completed_and_stores_nothing(
+    tab, stack, aws, cancel_redirects
+):
     page = tab.page
     # Given a seller on the consent page, with the id Amazon prefilled
     open_consent(tab, stack, "region=na")
@@ -258,22 +287,6 @@ def test_cancel_shows_not_completed_and_stores_nothing(tab, stack, aws):
     assert parse_qs(urlsplit(again.value.url).query)["region"] == ["na"]
     assert page.url.startswith(f"{stack.amazon}/apps/authorize/consent?")
     expect(seller_field(page)).to_be_visible()
-
-
-def test_vendor_authorization_is_stored_as_a_vendor_grant(tab, stack, aws):
-    # Given a vendor sent to /authorize?region=na&account_type=vendor
-    # When they confirm on the consent page
-    selling_partner_id, response = authorize(tab, stack, "region=na&account_type=vendor")
-
-    # Then the page names a vendor, and the grant is a vendor grant in NA
-    expect_success_page(tab.page, response, selling_partner_id, "vendor", "NA")
-    value, tags = read_grant(aws, "na", selling_partner_id)
-    assert value["account_type"] == "vendor"
-    assert value["region"] == "na"
-    assert tags[names.TAG_ACCOUNT_TYPE] == "vendor"
-    assert tags[names.TAG_STATUS] == "active"
-    events = aws.events.wait_for(selling_partner_id)
-    assert [(e.detail_type, e.detail["account_type"]) for e in events] == [(names.EVENT_SELLER_AUTHORIZED, "vendor")]
 
 
 def test_a_european_marketplace_stores_the_grant_in_region_eu(tab, stack, aws):
@@ -486,15 +499,14 @@ def test_every_page_of_the_api_forbids_caching_referrers_and_foreign_content(tab
     page = tab.page
     api = stack.api
     # Given a browser that goes through every kind of page the API serves:
-    # a success (302 from /authorize, 200 from /callback), a replay (400), a cancel (400),
+    # a success (302 from /authorize, 200 from /callback), a replay (400), an access_denied answer (400),
     # a bad request (400) and a refused /login (400)
     seller, response = authorize(tab, stack)
     expect_success_page(page, response, seller, "seller", "NA")
     h1_size = page.eval_on_selector("h1", "e => getComputedStyle(e).fontSize")
     (callback_url,) = callback_urls(tab, stack)
     page.goto(callback_url)
-    open_consent(tab, stack, "region=fe")
-    press(page, "Cancel")
+    page.goto(f"{api}/callback?state=x&error=access_denied")
     page.goto(f"{api}/authorize?region=xx")
     page.goto(f"{api}/login?amazon_callback_uri=https%3A%2F%2Fevil.example%2Fconsent&amazon_state=x")
 

@@ -20,6 +20,7 @@ from sellertoken import names, state
 from tests.integration.rotation_world import rotation_world  # noqa: F401 - the rotation tests' fixture
 
 REDIRECT_URI = "https://broker.example.test/callback"
+LOGIN_URI = "https://broker.example.test/login"
 APP = {
     "client_id": "amzn1.application-oa2-client.test" + "0" * 24,
     "client_secret": "amzn1.oa2-cs.v1." + "s3cr3t" * 8,
@@ -29,7 +30,7 @@ APP = {
 
 @pytest.fixture(scope="session")
 def amazon():
-    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
+    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI], login_uri=LOGIN_URI)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -41,7 +42,9 @@ def aws(amazon, monkeypatch):
     amazon.reset()
     with mock_aws():
         seeded = seed(None, app_credentials=APP, state_key=secrets.token_urlsafe(48))
-        env = function_environment(seeded, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI)
+        env = function_environment(
+            seeded, amazon_url=amazon.base_url, redirect_uri=REDIRECT_URI, vendor_central_url=amazon.vendor_central_url
+        )
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv(names.ENV_SUCCESS_URL, raising=False)
@@ -95,8 +98,8 @@ class Browser:
     handler: object
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def get(self, target: str, *, method: str = "GET") -> dict:
-        headers = {"host": "broker.example.test", "user-agent": "pytest"}
+    def get(self, target: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> dict:
+        headers = {"host": "broker.example.test", "user-agent": "pytest", **(headers or {})}
         if self.cookies:
             headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         event = build_event(method, target, headers)

@@ -347,6 +347,7 @@ def test_a_vendor_reauthorizing_through_the_login_uri_is_compared_as_a_vendor(br
     # Given a vendor grant, and Amazon's real consent hosts (Vendor Central serves vendors only)
     vendor = authorize("region=na&account_type=vendor")
     monkeypatch.delenv(names.ENV_CONSENT_BASE_URL)
+    monkeypatch.delenv(names.ENV_VENDOR_CONSENT_BASE_URL)
     config.get_config.cache_clear()
 
     # When the vendor re-authorizes through the Login URI on Vendor Central, then confirms

@@ -23,6 +23,7 @@ def amazon_hosts(aws, monkeypatch):
     from sellertoken import config
 
     monkeypatch.delenv(names.ENV_CONSENT_BASE_URL)
+    monkeypatch.delenv(names.ENV_VENDOR_CONSENT_BASE_URL)
     config.get_config.cache_clear()
     return aws
 

@@ -109,6 +109,7 @@ def create_rdt(sim, http, access_token, body):
 
 def denied_details(response) -> str:
     assert response.status_code == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException" and response.headers["x-amzn-RequestId"]
     (error,) = response.json()["errors"]
     assert error["code"] == "Unauthorized"
     assert error["message"] == "Access to requested resource is denied."
@@ -155,15 +156,15 @@ class Form(HTMLParser):
         elif tag == "button":
             self._button = None
 
-    def submit(self, sim, http, button: str, **overrides):
+    def submit(self, sim, http, button: str, *, base: str | None = None, **overrides):
         name, value = self.buttons[button]
         data = {**self.fields, name: value, **overrides}
-        return http.post(sim.base_url + self.action, data=data, allow_redirects=False, timeout=10)
+        return http.post((base or sim.base_url) + self.action, data=data, allow_redirects=False, timeout=10)
 
 
-def consent(sim, http, **params):
+def consent(sim, http, *, base: str | None = None, **params):
     query = {"application_id": APP_ID, "state": "st-123", "version": "beta", **params}
-    return http.get(f"{sim.base_url}/apps/authorize/consent", params=query, timeout=10)
+    return http.get(f"{base or sim.base_url}/apps/authorize/consent", params=query, timeout=10)
 
 
 def redirect_query(response) -> tuple[str, dict[str, str]]:
@@ -408,11 +409,53 @@ def test_confirm_with_an_invalid_seller_id_shows_the_page_again(sim, http):
     response = form.submit(sim, http, "Confirm", selling_partner_id="bad id")
 
     assert response.status_code == 400
-    assert "8 to 20 capital letters" in response.text
+    assert "Enter a seller ID: A followed by 7 to 19 capital letters and digits." in response.text
     assert Form(response.text).buttons.keys() == {"Confirm", "Cancel"}
 
 
-def test_cancel_redirects_with_access_denied_and_no_code(sim, http):
+def test_vendor_central_signs_in_a_vendor_group_whose_code_is_a_vendor_grant(sim, http):
+    # Given Vendor Central's consent page (a host of its own)
+    page = consent(sim, http, base=sim.vendor_central_url)
+    form = Form(page.text)
+    vendor = form.fields["selling_partner_id"]
+    assert page.status_code == 200 and "vendor central" in page.text
+    assert re.fullmatch(r"amzn1\.vg\.[0-9]{7}", vendor)
+
+    # When the vendor confirms
+    target, query = redirect_query(form.submit(sim, http, "Confirm", base=sim.vendor_central_url))
+
+    # Then the code is theirs, and Amazon knows them as a vendor
+    assert target == CALLBACK and query["selling_partner_id"] == vendor
+    assert exchange(sim, http, query["spapi_oauth_code"]).status_code == 200
+    assert sim.account(vendor)["account_type"] == "vendor"
+
+
+@pytest.mark.parametrize(
+    ("site", "typed", "hint"),
+    [("vendor", "A3FHEXAMPLEYWS", "Enter a vendor group ID"), ("seller", "amzn1.vg.2072811", "Enter a seller ID")],
+)
+def test_each_central_signs_in_only_its_own_kind_of_account(sim, http, site, typed, hint):
+    base = sim.vendor_central_url if site == "vendor" else sim.base_url
+    form = Form(consent(sim, http, base=base).text)
+
+    response = form.submit(sim, http, "Confirm", base=base, selling_partner_id=typed)
+
+    assert response.status_code == 400 and hint in response.text
+    assert sim.refresh_tokens(typed) == [] and sim.account(typed) is None
+
+
+def test_cancel_stays_on_amazon_and_tells_the_app_nothing(sim, http):
+    form = Form(consent(sim, http).text)
+
+    response = form.submit(sim, http, "Cancel")
+
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert "Authorization cancelled" in response.text and "Nothing was shared" in response.text
+    assert sim.calls()["consent.cancel"] == 1 and sim.calls()["consent.confirm"] == 0
+
+
+def test_with_the_switch_cancel_redirects_with_access_denied_and_no_code(sim, http):
+    sim.set_behaviour(cancel_redirects=True)
     form = Form(consent(sim, http).text)
 
     response = form.submit(sim, http, "Cancel")
@@ -570,11 +613,68 @@ def test_expired_access_token_is_denied_as_expired(sim, http, clock):
     assert denied_details(sellers(sim, http, access_token)) == "The access token you provided has expired."
 
 
-@pytest.mark.parametrize("header", [None, "", "Atza|not-issued-here"])
-def test_missing_or_unknown_token_is_denied_as_invalid(sim, http, header):
-    details = denied_details(sellers(sim, http, header))
+def test_an_unknown_token_is_denied_as_invalid(sim, http):
+    details = denied_details(sellers(sim, http, "Atza|not-issued-here"))
 
     assert details == "The access token you provided is revoked, malformed or invalid."
+
+
+@pytest.mark.parametrize("header", [None, ""], ids=["no header", "empty header"])
+def test_a_request_without_a_token_is_denied_as_missing_it(sim, http, header):
+    details = denied_details(sellers(sim, http, header))
+
+    assert details == "Access token is missing in the request header."
+
+
+def test_an_rdt_for_a_data_element_the_app_has_no_role_for_is_invalid_input_naming_them(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    sim.set_data_elements(["buyerTaxInformation"])
+    resource = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["shippingAddress", "buyerInfo"]}
+
+    response = create_rdt(sim, http, access_token, {"restrictedResources": [resource]})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "code": "InvalidInput",
+            "message": "Application does not have access to one or more requested data elements: "
+            "[buyerInfo, shippingAddress]",
+            "details": "",
+        }
+    ]
+
+
+def test_a_throttled_rdt_answers_as_amazon_does_with_retry_after_only_when_asked(sim, http):
+    access_token = authorize(sim, http)["access_token"]
+    body = {"restrictedResources": [ORDERS_RESOURCE]}
+    sim.set_fault("rdt", status=429, count=1)
+    plain = create_rdt(sim, http, access_token, body)
+    sim.set_fault("rdt", status=429, count=1, retry_after=2)
+
+    told = create_rdt(sim, http, access_token, body)
+
+    assert plain.status_code == told.status_code == 429
+    assert plain.json()["errors"][0]["code"] == "QuotaExceeded"
+    assert plain.headers["x-amzn-ErrorType"] == "TooManyRequestsException" and "Retry-After" not in plain.headers
+    assert told.headers["Retry-After"] == "2"
+
+
+def test_a_grant_whose_token_belongs_to_another_client_is_unauthorized_client_while_the_app_works(sim, http):
+    refresh_token = authorize(sim, http)["refresh_token"]
+    other = authorize(sim, http, "A1OTHERSELLER1")["refresh_token"]
+    sim.set_client_mismatch(SELLER)
+
+    refused = refresh(sim, http, refresh_token)
+
+    assert refused.status_code == 400
+    assert (refused.json()["error"], refused.json()["error_description"]) == (
+        "unauthorized_client",
+        "Not authorized for requested operation",
+    )
+    assert refresh(sim, http, other).status_code == 200
+    grantless = token(sim, http, grant_type="client_credentials", scope="sellingpartnerapi::notifications",
+                      client_id=CLIENT_ID, client_secret=CLIENT_SECRET)  # fmt: skip
+    assert grantless.status_code == 200
 
 
 def test_grantless_token_cannot_call_seller_operations(sim, http):
@@ -861,3 +961,12 @@ def test_control_api_rejects_bad_requests(sim, http, path, body):
 def test_simulator_binds_loopback_only():
     with pytest.raises(ValueError):
         AmazonSimulator(client_id="c", client_secret="s", application_id="a", host="0.0.0.0")
+
+
+def test_an_unknown_path_is_not_found_in_sp_apis_error_shape(sim, http):
+    response = http.get(f"{sim.base_url}/catalog/2022-04-01/items", timeout=10)
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "errors": [{"code": "NotFound", "message": "The requested resource was not found.", "details": ""}]
+    }

@@ -199,3 +199,12 @@ def test_a_revocation_bound_out_of_range_or_malformed_is_named(raw):
     error = rejected_variable({**REQUIRED, names.ENV_REVOCATION_BOUND_SECONDS: raw})
 
     assert error.variable == names.ENV_REVOCATION_BOUND_SECONDS
+
+
+def test_the_vendor_central_override_is_a_base_url_of_its_own():
+    loaded = load_with(**{names.ENV_VENDOR_CONSENT_BASE_URL: "http://127.0.0.1:9001/"})
+
+    assert (loaded.vendor_consent_base_url, loaded.consent_base_url) == ("http://127.0.0.1:9001", None)
+    with pytest.raises(ConfigurationError) as raised:
+        load_with(**{names.ENV_VENDOR_CONSENT_BASE_URL: "http://127.0.0.1:9001/consent"})
+    assert raised.value.variable == names.ENV_VENDOR_CONSENT_BASE_URL

@@ -179,3 +179,14 @@ def test_overridden_consent_origin_serves_all_three_regions():
     table = RegionTable(consent_base_url="http://LOCALHOST:9000")
 
     assert table.consent_origins() == {"http://localhost:9000": {"na", "eu", "fe"}}
+
+
+def test_a_vendor_override_puts_vendor_central_on_a_host_of_its_own():
+    # Given the local stack: Seller Central at one address, Vendor Central at another
+    table = RegionTable(consent_base_url=OVERRIDE, vendor_consent_base_url="http://127.0.0.1:9001")
+
+    # Then vendors consent there and sellers at the other, and each origin says which it serves
+    assert table.consent_base(MARKETPLACES["US"], VENDOR) == "http://127.0.0.1:9001"
+    assert table.consent_base(MARKETPLACES["US"], SELLER) == OVERRIDE
+    assert "http://127.0.0.1:9001" not in table.consent_origins((SELLER,))
+    assert table.consent_origins((VENDOR,)) == {"http://127.0.0.1:9001": {"na", "eu", "fe"}}
