@@ -107,13 +107,16 @@ class LocalStack:
 
     def _environment(self, aws_url: str, amazon_url: str) -> dict[str, str]:
         assert self.seeded is not None
-        return function_environment(
+        env = function_environment(
             self.seeded,
             aws_url=aws_url,
             amazon_url=amazon_url,
             redirect_uri=f"{self.api.base_url}/callback",
             success_url=self.success_url,
         )
+        if self.scheduler.every_seconds > 0:  # as infra sets it from the schedule: the default proof window
+            env[names.ENV_SWEEP_PERIOD_SECONDS] = f"{max(self.scheduler.every_seconds, 1.0):g}"
+        return env
 
 
 class SweepScheduler:

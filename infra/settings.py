@@ -27,6 +27,7 @@ CONTEXT_KEYS = {
     "certificateArn": "ACM certificate for domainName, in the stack's region",
     "vendProvisionedConcurrency": "provisioned concurrency of the vend alias (default 0)",
     "sweepRateHours": "hours between grant sweeps, 1 to 12 (default 6)",
+    "sweepProofHours": "a refresh this recent counts as the sweep's check, 0 to 48 (default: sweepRateHours)",
 }
 
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -52,6 +53,7 @@ class Settings:
     certificate_arn: str | None = None
     vend_provisioned_concurrency: int = 0
     sweep_rate_hours: int = 6
+    sweep_proof_hours: int = 6
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -60,6 +62,7 @@ class Settings:
             return None if value in (None, "") else value
 
         prefix = get("prefix") or names.DEFAULT_PREFIX
+        sweep_hours = _int("sweepRateHours", get("sweepRateHours"), 6, 1, 12)
         settings = cls(
             prefix=_match("prefix", prefix, _PREFIX),
             app_secret_arn=_secret_arn("appSecretArn", get("appSecretArn"), names.app_secret_name(prefix)),
@@ -78,7 +81,8 @@ class Settings:
             vend_provisioned_concurrency=_int(
                 "vendProvisionedConcurrency", get("vendProvisionedConcurrency"), 0, 0, 1000
             ),
-            sweep_rate_hours=_int("sweepRateHours", get("sweepRateHours"), 6, 1, 12),
+            sweep_rate_hours=sweep_hours,
+            sweep_proof_hours=_int("sweepProofHours", get("sweepProofHours"), sweep_hours, 0, 48),
         )
         if bool(settings.domain_name) != bool(settings.certificate_arn):
             raise SettingsError("context domainName and certificateArn go together: set both or neither")

@@ -17,6 +17,7 @@ from sellertoken import names
 from sellertoken.errors import ConfigurationError
 
 DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+DEFAULT_SWEEP_PERIOD_SECONDS = 6 * 3600.0  # infra's default schedule (sweepRateHours 6)
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+=.@-]{0,63}$")
 
 
@@ -38,12 +39,17 @@ class Config:
     sweep_concurrency: int = 8
     sweep_rate_per_second: float = 50.0
     sweep_time_margin_seconds: int = 60
+    # Sweep: how often the schedule starts one, and how recent a successful refresh (by vend or the sweep)
+    # must be to count as the grant's check (0: every run refreshes every grant).
+    sweep_period_seconds: float = DEFAULT_SWEEP_PERIOD_SECONDS
+    sweep_proof_seconds: float = DEFAULT_SWEEP_PERIOD_SECONDS
     # Vend: no container serves a flagged grant's cached token longer than this after the flag.
     revocation_bound_seconds: float = 60.0
 
 
 def load(environ: Mapping[str, str]) -> Config:
     """Parse and validate every setting; raises ConfigurationError naming the first bad variable."""
+    period = _number(environ, names.ENV_SWEEP_PERIOD_SECONDS, DEFAULT_SWEEP_PERIOD_SECONDS, 1.0, 86400.0)
     return Config(
         prefix=_optional(environ, names.ENV_PREFIX, _PREFIX_PATTERN.fullmatch) or names.DEFAULT_PREFIX,
         table_name=_required(environ, names.ENV_TABLE_NAME),
@@ -58,6 +64,8 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_concurrency=int(_number(environ, names.ENV_SWEEP_CONCURRENCY, 8, 1, 64)),
         sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
+        sweep_period_seconds=period,
+        sweep_proof_seconds=_number(environ, names.ENV_SWEEP_PROOF_SECONDS, period, 0.0, 172800.0),
         revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
     )
 

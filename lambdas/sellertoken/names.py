@@ -112,6 +112,12 @@ REAUTH_REMINDER_DAYS = (30, 7, 1)
 ENV_SWEEP_CONCURRENCY = "SELLERTOKEN_SWEEP_CONCURRENCY"
 ENV_SWEEP_RATE_PER_SECOND = "SELLERTOKEN_SWEEP_RATE_PER_SECOND"
 ENV_SWEEP_TIME_MARGIN_SECONDS = "SELLERTOKEN_SWEEP_TIME_MARGIN_SECONDS"
+ENV_SWEEP_PERIOD_SECONDS = "SELLERTOKEN_SWEEP_PERIOD_SECONDS"  # how often the schedule starts one (infra sets it)
+ENV_SWEEP_PROOF_SECONDS = "SELLERTOKEN_SWEEP_PROOF_SECONDS"  # a refresh this recent counts as a check
+# The field of a sweep's start event that asks for every grant to be refreshed, whatever proof it has.
+SWEEP_FULL = "full"
+# A sweep run's outcomes that count as a grant checked ("proven": a refresh within the proof window vouched).
+SWEEP_CHECKED = ("healthy", "proven", "revoked", "failing")
 
 # Seconds after which no container serves a flagged grant's cached token (optional, see config.py).
 ENV_REVOCATION_BOUND_SECONDS = "SELLERTOKEN_REVOCATION_BOUND_SECONDS"

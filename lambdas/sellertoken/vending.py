@@ -30,6 +30,7 @@ from sellertoken.tokencache import (
     MemoryCache,
     SharedCache,
     SharedCacheUnavailable,
+    access_key,
 )
 
 MAX_MIN_TTL = 3300
@@ -118,7 +119,10 @@ class Vendor:
         dynamodb = aws.client("dynamodb", SHARED_CACHE_BOTO_CONFIG)
         feed = revocations.RevocationFeed(config.table_name, dynamodb)
         self.revocations = revocations.RevocationWatch(feed.read, config.revocation_bound_seconds, clock)
-        self.shared = SharedCache(config.table_name, dynamodb, admit=self._admits)
+        # A stored token's item also proves its grant was refreshed; it lives for the sweep's proof window.
+        self.shared = SharedCache(
+            config.table_name, dynamodb, admit=self._admits, keep_seconds=config.sweep_proof_seconds
+        )
         self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
         self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
 
@@ -134,7 +138,7 @@ class Vendor:
             token = self._cached(key, request.min_ttl_seconds, functools.partial(self._restricted, client_id, request))
             kind = "restricted"
         else:
-            key = (client_id, request.region, request.selling_partner_id, "access")
+            key = access_key(client_id, request.region, request.selling_partner_id)
             fetch = functools.partial(self._refresh, request.region, request.selling_partner_id)
             token = self._cached(key, request.min_ttl_seconds, fetch)
             kind = "access"
@@ -143,7 +147,7 @@ class Vendor:
     def refresh_grant(self, grant: grants.Grant, *, detected_by: str = "sweep") -> CachedToken:
         """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches."""
         client_id = appcreds.load(self.config.prefix).client_id
-        key = (client_id, grant.region, grant.selling_partner_id, "access")
+        key = access_key(client_id, grant.region, grant.selling_partner_id)
         token = self._exchange(grant, detected_by=detected_by)
         self.memory.put(key, token)
         try:
@@ -247,7 +251,7 @@ class Vendor:
         return _token(answer, started)
 
     def _restricted(self, client_id: str, request: VendRequest) -> CachedToken:
-        access_key = (client_id, request.region, request.selling_partner_id, "access")
+        access = access_key(client_id, request.region, request.selling_partner_id)
         refresh = functools.partial(self._refresh, request.region, request.selling_partner_id)
         resources = [
             {"method": m, "path": p, **({"dataElements": list(e)} if e else {})}
@@ -255,16 +259,16 @@ class Vendor:
         ]
         endpoint = self.regions.spapi_endpoint(request.region)
         for _ in range(2):
-            access = self._cached(access_key, 0, refresh)
+            token = self._cached(access, 0, refresh)
             started = time.time()
             try:
                 answer = spapi.create_restricted_data_token(
-                    endpoint, access.access_token, resources, request.target_application
+                    endpoint, token.access_token, resources, request.target_application
                 )
                 return _token(answer, started)
             except spapi.AccessTokenRejected:
-                self.memory.evict(lambda k: k == access_key)
-                self._drop_shared(access_key)
+                self.memory.evict(lambda k: k == access)
+                self._drop_shared(access)
         raise UpstreamUnavailable("SP-API kept rejecting freshly refreshed access tokens")
 
     def _grantless(self, scope: str) -> CachedToken:

@@ -199,3 +199,25 @@ def test_a_revocation_bound_out_of_range_or_malformed_is_named(raw):
     error = rejected_variable({**REQUIRED, names.ENV_REVOCATION_BOUND_SECONDS: raw})
 
     assert error.variable == names.ENV_REVOCATION_BOUND_SECONDS
+
+
+def test_the_proof_window_is_one_sweep_period_unless_set():
+    default = config.load(REQUIRED)
+    hourly = load_with(**{names.ENV_SWEEP_PERIOD_SECONDS: "3600"})
+    set_apart = load_with(**{names.ENV_SWEEP_PERIOD_SECONDS: "3600", names.ENV_SWEEP_PROOF_SECONDS: "0"})
+
+    assert (default.sweep_period_seconds, default.sweep_proof_seconds) == (21600.0, 21600.0)
+    assert (hourly.sweep_proof_seconds, set_apart.sweep_proof_seconds) == (3600.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        (names.ENV_SWEEP_PERIOD_SECONDS, "0"),
+        (names.ENV_SWEEP_PERIOD_SECONDS, "two days"),
+        (names.ENV_SWEEP_PROOF_SECONDS, "-1"),
+        (names.ENV_SWEEP_PROOF_SECONDS, "172801"),
+    ],
+)
+def test_a_sweep_period_or_proof_window_out_of_range_is_named(variable, raw):
+    assert rejected_variable({**REQUIRED, variable: raw}).variable == variable
