@@ -28,6 +28,7 @@ CONTEXT_KEYS = {
     "vendProvisionedConcurrency": "provisioned concurrency of the vend alias (default 0)",
     "sweepRateHours": "hours between grant sweeps, 1 to 12 (default 6)",
     "sweepProofHours": "a refresh this recent counts as the sweep's check, 0 to 48 (default: sweepRateHours)",
+    "lwaRatePerSecond": "LWA calls per second for the whole fleet, 0 (no budget) to 10000 (default 50)",
 }
 
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -54,6 +55,7 @@ class Settings:
     vend_provisioned_concurrency: int = 0
     sweep_rate_hours: int = 6
     sweep_proof_hours: int = 6
+    lwa_rate_per_second: int = 50
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -83,6 +85,7 @@ class Settings:
             ),
             sweep_rate_hours=sweep_hours,
             sweep_proof_hours=_int("sweepProofHours", get("sweepProofHours"), sweep_hours, 0, 48),
+            lwa_rate_per_second=_int("lwaRatePerSecond", get("lwaRatePerSecond"), 50, 0, 10000),
         )
         if bool(settings.domain_name) != bool(settings.certificate_arn):
             raise SettingsError("context domainName and certificateArn go together: set both or neither")

@@ -22,7 +22,8 @@ from sellertoken import names
 # without it the sweep would fail on that grant and lose the token.
 GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource", "PutSecretValue")
 # Run records and grant health (PutItem, UpdateItem, DeleteItem); the shared cache it warms and clears;
-# GetItem: each grant's proof of refresh (its token item's minted_at) and the latest run's record.
+# GetItem: each grant's proof of refresh (its token item's minted_at), the latest run's record, and the
+# LWA budget (UpdateItem takes a slot, GetItem looks for a pause after a wait).
 TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 # One sweep plus the continuation it starts before it ends: the design needs one spare, and the
 # cap keeps a runaway continuation from eating the account's concurrency.

@@ -18,6 +18,8 @@ from sellertoken.errors import ConfigurationError
 
 DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 DEFAULT_SWEEP_PERIOD_SECONDS = 6 * 3600.0  # infra's default schedule (sweepRateHours 6)
+# Amazon publishes no LWA rate limit (reference §2); the sweep's own default pace, for the whole fleet.
+DEFAULT_LWA_RATE_PER_SECOND = 50.0
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+=.@-]{0,63}$")
 
 
@@ -45,6 +47,8 @@ class Config:
     sweep_proof_seconds: float = DEFAULT_SWEEP_PERIOD_SECONDS
     # Vend: no container serves a flagged grant's cached token longer than this after the flag.
     revocation_bound_seconds: float = 60.0
+    # LWA calls per second the whole fleet may make (0: no fleet-wide budget; see budget.py).
+    lwa_rate_per_second: float = DEFAULT_LWA_RATE_PER_SECOND
 
 
 def load(environ: Mapping[str, str]) -> Config:
@@ -67,6 +71,7 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_period_seconds=period,
         sweep_proof_seconds=_number(environ, names.ENV_SWEEP_PROOF_SECONDS, period, 0.0, 172800.0),
         revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
+        lwa_rate_per_second=_number(environ, names.ENV_LWA_RATE_PER_SECOND, DEFAULT_LWA_RATE_PER_SECOND, 0.0, 10000.0),
     )
 
 

@@ -62,7 +62,8 @@ def timeout() -> Timeout:
 
 
 @functools.cache
-def session(*, retry_reads: bool) -> requests.Session:
+def session(*, retry_reads: bool, retry_throttled: bool = True) -> requests.Session:
+    """retry_throttled=False leaves a 429 to the caller (the fleet's LWA budget pauses every container)."""
     # requests loads with the first call to Amazon, not at cold start: most invocations answer from a cache.
     import requests
     from requests.adapters import HTTPAdapter
@@ -75,7 +76,7 @@ def session(*, retry_reads: bool) -> requests.Session:
         other=0,
         backoff_factor=0.2,
         backoff_max=2.0,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=RETRY_STATUSES if retry_throttled else tuple(s for s in RETRY_STATUSES if s != 429),
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
         respect_retry_after_header=False,

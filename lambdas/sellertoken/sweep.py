@@ -36,6 +36,7 @@ from typing import TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sellertoken import appcreds, aws, deadline, events, grants, names
+from sellertoken.budget import LwaBudgetExhausted
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -264,6 +265,8 @@ class Sweep:
             keep = min(float(self.config.sweep_time_margin_seconds), deadline.current().remaining() / 2)
             with deadline.leaving(keep):
                 self.vendor.refresh_grant(grant, detected_by="sweep")
+        except LwaBudgetExhausted:
+            return "not_checked"  # vends used LWA's budget for as long as this invocation may wait: no failure
         except GrantRevoked:
             return REVOKED
         except GrantNotFound:

@@ -2,8 +2,9 @@
 LWA is called once per grant per token lifetime across the whole fleet.
 
 Order of look-up: this container's memory → the shared DynamoDB cache → a refresh under a
-fleet-wide lease. Requests are validated before anything else is touched. Every wait (for this
-container's lock, for another container's lease) ends at the invocation's deadline (deadline.py).
+fleet-wide lease, within the fleet's LWA budget (budget.py). Requests are validated before anything
+else is touched. Every wait (for this container's lock, for another container's lease, for an LWA slot)
+ends at the invocation's deadline (deadline.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi
+from sellertoken.budget import LwaBudget
 from sellertoken.config import Config
 from sellertoken.errors import GrantRevoked, InvalidGrant, InvalidRequest, UpstreamUnavailable, echo
 from sellertoken.lwa import GRANTLESS_SCOPES, LwaClient, LwaToken
@@ -123,7 +125,9 @@ class Vendor:
         self.shared = SharedCache(
             config.table_name, dynamodb, admit=self._admits, keep_seconds=config.sweep_proof_seconds
         )
-        self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
+        self.budget = LwaBudget.of(config.table_name, dynamodb, config.lwa_rate_per_second)
+        # With a budget, a 429 pauses the whole fleet (budget.py) instead of being retried here by urllib3.
+        self.lwa = LwaClient(config.lwa_endpoint, config.prefix, retry_throttled=self.budget is None)
         self.regions = RegionTable(config.consent_base_url, config.spapi_base_url)
 
     def vend(self, request: VendRequest) -> dict:
@@ -145,10 +149,11 @@ class Vendor:
         return self._answer(request, token, kind)
 
     def refresh_grant(self, grant: grants.Grant, *, detected_by: str = "sweep") -> CachedToken:
-        """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches."""
+        """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches. Its LWA
+        call takes only a slot of the budget that no vend needs (background)."""
         client_id = appcreds.load(self.config.prefix).client_id
         key = access_key(client_id, grant.region, grant.selling_partner_id)
-        token = self._exchange(grant, detected_by=detected_by)
+        token = self._exchange(grant, detected_by=detected_by, background=True)
         self.memory.put(key, token)
         try:
             if self.shared.available:
@@ -232,10 +237,10 @@ class Vendor:
             raise GrantRevoked(f"the grant of {selling_partner_id} in {region} is revoked; re-authorization is needed")
         return self._exchange(grant)
 
-    def _exchange(self, grant: grants.Grant, *, detected_by: str = "vend") -> CachedToken:
+    def _exchange(self, grant: grants.Grant, *, detected_by: str = "vend", background: bool = False) -> CachedToken:
         started = time.time()
         try:
-            answer = self.lwa.refresh(grant.refresh_token)
+            answer = self._lwa_call(functools.partial(self.lwa.refresh, grant.refresh_token), background)
         except InvalidGrant:
             try:
                 lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by=detected_by)
@@ -273,7 +278,11 @@ class Vendor:
 
     def _grantless(self, scope: str) -> CachedToken:
         started = time.time()
-        return _token(self.lwa.grantless(scope), started)
+        return _token(self._lwa_call(functools.partial(self.lwa.grantless, scope)), started)
+
+    def _lwa_call(self, request: Callable[[], LwaToken], background: bool = False) -> LwaToken:
+        """One LWA request, within the fleet's budget when there is one."""
+        return request() if self.budget is None else self.budget.call(request, background=background)
 
     def _forget(self, grant: grants.Grant) -> None:
         # The rest of the fleet learns it through lifecycle.flag_revoked → forget_tokens (the feed).

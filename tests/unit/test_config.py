@@ -210,6 +210,11 @@ def test_the_proof_window_is_one_sweep_period_unless_set():
     assert (hourly.sweep_proof_seconds, set_apart.sweep_proof_seconds) == (3600.0, 0.0)
 
 
+def test_the_fleets_lwa_rate_defaults_to_50_per_second_and_0_turns_it_off():
+    assert config.load(REQUIRED).lwa_rate_per_second == 50.0
+    assert load_with(**{names.ENV_LWA_RATE_PER_SECOND: "0"}).lwa_rate_per_second == 0.0
+
+
 @pytest.mark.parametrize(
     ("variable", "raw"),
     [
@@ -217,7 +222,9 @@ def test_the_proof_window_is_one_sweep_period_unless_set():
         (names.ENV_SWEEP_PERIOD_SECONDS, "two days"),
         (names.ENV_SWEEP_PROOF_SECONDS, "-1"),
         (names.ENV_SWEEP_PROOF_SECONDS, "172801"),
+        (names.ENV_LWA_RATE_PER_SECOND, "-5"),
+        (names.ENV_LWA_RATE_PER_SECOND, "unlimited"),
     ],
 )
-def test_a_sweep_period_or_proof_window_out_of_range_is_named(variable, raw):
+def test_a_sweep_period_proof_window_or_lwa_rate_out_of_range_is_named(variable, raw):
     assert rejected_variable({**REQUIRED, variable: raw}).variable == variable
