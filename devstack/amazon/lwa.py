@@ -1,0 +1,103 @@
+"""Login with Amazon's token endpoint: authorization codes, refresh tokens and grantless tokens
+(reference §2). State in world.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from devstack.amazon.wire import TOKEN_HEADERS, json_response, lwa_error
+from devstack.amazon.world import World
+
+TOKEN_PATH = "/auth/o2/token"
+GRANTLESS_SCOPES = frozenset({"sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation"})
+
+_INVALID_GRANT_CODE = "The request has an invalid grant parameter : code"
+_INVALID_GRANT_REFRESH = (
+    "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission."
+)
+
+
+class Lwa:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def routes(self) -> dict[str, dict[str, Any]]:
+        return {TOKEN_PATH: {"POST": self.token}}
+
+    def token(self, request: Request) -> Response:
+        response = self._token_response(request)
+        if response.status_code != 200:
+            self.world.count("token.error")
+        return response
+
+    def _token_response(self, request: Request) -> Response:
+        params: Any = request.get_json(silent=True) if request.mimetype == "application/json" else request.form
+        grant_type = params.get("grant_type") if isinstance(params, dict) else None
+        if grant_type in ("authorization_code", "refresh_token", "client_credentials"):
+            self.world.count(f"token.{grant_type}")
+        status, error = self.world.faults.answer("token")
+        if status is not None:
+            if error is not None:
+                # Any code the SDKs know (reference §2 "Error codes", MODELS LWAExceptionErrorCode) or one they do not.
+                return lwa_error(status, error, "The request was refused.")
+            if status == 503:
+                return lwa_error(503, "temporarily_unavailable", "The service is temporarily unavailable.")
+            if status == 429:
+                return lwa_error(429, "server_error", "Rate exceeded.")
+            return lwa_error(status, "server_error", "The server encountered an internal error.")
+
+        required = {
+            "authorization_code": ("code", "redirect_uri", "client_id", "client_secret"),
+            "refresh_token": ("refresh_token", "client_id", "client_secret"),
+            "client_credentials": ("client_id", "client_secret"),
+        }
+        if not isinstance(params, dict):
+            return lwa_error(400, "invalid_request", "The request body is not valid JSON.")
+        if not isinstance(grant_type, str) or not grant_type:
+            return lwa_error(400, "invalid_request", "The request is missing a required parameter : grant_type")
+        if grant_type not in required:
+            return lwa_error(400, "unsupported_grant_type", "The authorization grant type is not supported.")
+        for name in required[grant_type]:
+            value = params.get(name)
+            if not isinstance(value, str) or not value:
+                return lwa_error(400, "invalid_request", f"The request is missing a required parameter : {name}")
+
+        if not self.world.client_authenticates(params["client_id"], params["client_secret"]):
+            return lwa_error(401, "invalid_client", "Client authentication failed")
+
+        if grant_type == "authorization_code":
+            return self._exchange_code(params["code"], params["redirect_uri"])
+        if grant_type == "refresh_token":
+            return self._refresh_grant(params["refresh_token"])
+        return self._client_credentials(params.get("scope"))
+
+    def _exchange_code(self, code: str, redirect_uri: str) -> Response:
+        seller = self.world.redeem_code(code, redirect_uri)
+        if seller is None:
+            return lwa_error(400, "invalid_grant", _INVALID_GRANT_CODE)
+        return self._bearer(seller, self.world.new_refresh_token(seller))
+
+    def _refresh_grant(self, refresh_token: str) -> Response:
+        used = self.world.use_refresh_token(refresh_token)
+        if used is None:
+            return lwa_error(400, "invalid_grant", _INVALID_GRANT_REFRESH)
+        return self._bearer(*used)
+
+    def _bearer(self, seller: str, refresh_token: str) -> Response:
+        ttl = self.world.access_token_ttl_seconds
+        access = self.world.issue_access("Atza|", "seller", seller, ttl)
+        body = {"access_token": access, "refresh_token": refresh_token, "token_type": "bearer", "expires_in": ttl}
+        return json_response(body, 200, TOKEN_HEADERS)
+
+    def _client_credentials(self, scope: Any) -> Response:
+        scopes = scope.split() if isinstance(scope, str) else []
+        if not scopes or not set(scopes) <= GRANTLESS_SCOPES:
+            return lwa_error(400, "invalid_scope", "The request has an invalid parameter : scope")
+        ttl = self.world.access_token_ttl_seconds
+        access = self.world.issue_access("Atc|", "grantless", None, ttl)
+        return json_response(
+            {"access_token": access, "scope": scope, "token_type": "bearer", "expires_in": ttl}, 200, TOKEN_HEADERS
+        )
