@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sweep-every", type=float, default=300.0, metavar="SECONDS", help="run the grant sweep this often (0: never)"
     )
+    parser.add_argument(
+        "--lwa-rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="the simulated LWA answers 429 above this many token requests per second (default: no limit)",
+    )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
     parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
     args = parser.parse_args(argv)
@@ -37,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         success_url=args.success_url,
         sweep_every_seconds=args.sweep_every,
+        lwa_rate_limit=args.lwa_rate_limit,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -49,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Lambda (invoke)  : {endpoints['lambda']}  (functions: {', '.join(endpoints['functions'].values())})")
     sweep = f"every {args.sweep_every:g} s" if args.sweep_every > 0 else "off"
     print(f"  grant sweep      : {sweep}")
+    limit = f"{args.lwa_rate_limit:g} requests/s, then 429" if args.lwa_rate_limit else "none"
+    print(f"  LWA rate limit   : {limit}")
     print(f"  endpoints file   : {Path(args.state_dir) / 'endpoints.json'}")
     print()
     print(f"Open {endpoints['authorize']} in a browser and click Confirm.")

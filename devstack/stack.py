@@ -41,6 +41,7 @@ class LocalStack:
         state_dir: str | Path = ".devstack",
         success_url: str | None = None,
         sweep_every_seconds: float = 300.0,
+        lwa_rate_limit: float | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.success_url = success_url
@@ -59,6 +60,8 @@ class LocalStack:
             host=HOST,
             port=amazon_port,
         )
+        if lwa_rate_limit:
+            self.amazon.set_lwa_rate_limit(lwa_rate_limit)
         self.seeded: Seeded | None = None
         self.endpoints: dict = {}
 

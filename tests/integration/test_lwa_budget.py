@@ -224,3 +224,20 @@ def take_budget(aws, *, until: float) -> float:
         Item={names.TABLE_PARTITION_KEY: {"S": f"{budget.KEY_PREFIX}0"}, "tat": {"N": f"{until:.6f}"}},
     )
     return until
+
+
+def test_a_vend_lwa_throttles_waits_out_its_retry_after_and_gets_its_token(authorize, aws, vend, monkeypatch):
+    # Given LWA throttling at 1 request per second with Retry-After, and a grant refreshed a moment ago
+    first, second = authorize(), authorize()
+    aws.amazon.set_lwa_rate_limit(1, burst=1, retry_after=True)
+    vend({"selling_partner_id": first, "region": "na"})
+    waits: list[float] = []
+    sleep = deadline.pause
+    monkeypatch.setattr(deadline, "pause", lambda seconds: (waits.append(seconds), sleep(seconds)))
+
+    # When another grant is vended in the same second (the budget's 50/s lets it go; LWA answers 429)
+    answer = vend({"selling_partner_id": second, "region": "na"})
+
+    # Then the vend waited the second LWA asked for (not urllib3's 0.2 s), and got its token on the next try
+    assert answer["access_token"] and aws.amazon.calls()["token.throttled"] == 1
+    assert waits and waits[-1] == pytest.approx(1.0, abs=0.05)
