@@ -78,7 +78,19 @@ does and costs on top of its round trips, not what AWS's or Amazon's latencies w
 when and on what machine it was measured; a run of one scenario rewrites only its own section.
 """
 
-ORDER = ("consent", "vend_memory", "vend_remote", "stampede", "fleet", "cold_start", "revocation", "lwa_hang", "sweep")
+ORDER = (
+    "consent",
+    "vend_memory",
+    "vend_remote",
+    "stampede",
+    "fleet",
+    "cold_start",
+    "revocation",
+    "lwa_hang",
+    "lwa_budget",
+    "sweep",
+    "scale",
+)
 _SECTION = re.compile(r"<!-- bench:(?P<name>[a-z_]+) -->\n(?P<body>.*?)<!-- /bench:(?P=name) -->\n?", re.S)
 
 

@@ -20,8 +20,9 @@ UpstreamUnavailable right away instead of at its timeout.
 The items, in one place:
   lwa#budget#{shard}  tat (N), paused_until (N): epoch seconds on the writers' clocks; both only move forward.
 One item takes the calls of at most SHARD_RATE per second, each costing one write (two when the budget was
-idle, one read more after a wait): far below the ~1,000 writes per second DynamoDB gives one item's
-partition. A larger rate is split over more items, each with its share of the rate.
+idle, one read more after a wait): far below the 1,000 write units per second DynamoDB allows one partition
+(developerguide/warm-throughput-scenarios.html; a hot item gets a partition of its own, but never more:
+burst-adaptive-capacity.html). A larger rate is split over more items, each with its share of the rate.
 """
 
 from __future__ import annotations
