@@ -89,6 +89,9 @@ def run(*, quick: bool = False, sizes: tuple[int, ...] | None = None, unthrottle
         "a vend leaves after a refresh, written with the broker's own `SharedCache.put` (tokencache.py), minted "
         "at a uniformly random moment of the last hour; for the others the same item minted "
         f"{IDLE_AGE_SECONDS // 3600} h ago (an older refresh: the default window is one 6-hour period).",
+        "Calls are counted as requests at moto's server: a call botocore retried after its 1 s read timeout (the "
+        "server serializes DynamoDB and Secrets Manager and is loaded) counts twice, so a few more than one "
+        "GetItem per grant or ListSecrets per page can show.",
         "Per grant, the sweep reads the secret (GetSecretValue) and, after the LWA refresh, writes the fresh "
         "access token to the shared cache (`Vendor.refresh_grant` → DynamoDB PutItem): that PutItem is the write "
         "in the per-grant count. Per page of 100 it lists (ListSecrets) and writes a progress record (PutItem); "
@@ -209,7 +212,7 @@ def _proof_rows(size: int, vended: int, today: dict, proven: dict, again: dict) 
                 f"{_calls(size, today['aws'], size)[1]:.3f} writes)",
                 f"{reads:.3f} reads, {writes:.3f} writes — {breakdown}",
                 "a proven grant: 1 read (GetItem), 0 writes",
-                got["aws"].get(("dynamodb", "GetItem"), 0) <= size + 1,
+                _one_read_per_grant(got["aws"], size) and _writes_only_for(got["aws"], refreshed, size),
             ),
             Row(
                 f"{what}: the sweep process's own CPU per grant (today's: {today['cpu'] / size * 1000:.1f} ms)",
@@ -217,6 +220,20 @@ def _proof_rows(size: int, vended: int, today: dict, proven: dict, again: dict) 
             ),
         ]
     return rows
+
+
+def _one_read_per_grant(aws: Counter, size: int) -> bool:
+    # One GetItem per grant (and the latest run's record); up to 1 % more are botocore's retries after a read
+    # timeout on the loaded moto server, which the server counts twice.
+    return size <= aws.get(("dynamodb", "GetItem"), 0) <= size * 1.01 + 1
+
+
+def _writes_only_for(aws: Counter, refreshed: int, size: int) -> bool:
+    """No write for a proven grant: the token puts are the refreshed grants', the rest the run's records."""
+    pages = aws.get(("secretsmanager", "ListSecrets"), 0)
+    return aws.get(("dynamodb", "PutItem"), 0) <= refreshed + pages + 2 and not any(
+        n for (service, op), n in aws.items() if service == "secretsmanager" and not is_read(op)
+    )
 
 
 def _prove_recent_refreshes(share: float, idle_age: float) -> int:
