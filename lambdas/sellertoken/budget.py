@@ -14,8 +14,11 @@ UpstreamUnavailable right away instead of at its timeout.
 - A 429 pushes every shard's tat and `paused_until` past LWA's Retry-After (or a back-off doubling from
   0.2 s, as httpclient's retries do): new calls queue behind the pause, and a call that reserved a slot
   inside it finds the pause when it wakes and queues again.
-- The table is optional here as it is for the token cache (tokencache.py): when it does not answer, calls go
-  on without the budget (counted as SharedCacheUnavailable) rather than stop vending.
+- A container remembers the latest tat it saw (tat only moves forward): once it knows no slot comes before a
+  vend's deadline, it refuses the next ones without a write (`check`, before the vend reads the grant).
+- The table is optional here as it is for the token cache (tokencache.py): when it does not answer, this
+  container goes on at the fleet's rate on its own (and any pause it knows of) for a few seconds, counted as
+  SharedCacheUnavailable, rather than stop vending or call LWA unpaced.
 
 The items, in one place:
   lwa#budget#{shard}  tat (N), paused_until (N): epoch seconds on the writers' clocks; both only move forward.
@@ -51,7 +54,7 @@ MAX_WAIT_SECONDS = 900.0  # outside an invocation (no deadline) a call queues at
 THROTTLED_ATTEMPTS = 4  # a call and three more after 429s, as urllib3 retries other failures
 THROTTLED_BACKOFF = 0.2  # the first pause after a 429 without Retry-After, doubled each time (httpclient's)
 MAX_PAUSE_SECONDS = 60.0  # a longer Retry-After is cut to this: the callers' deadlines are shorter anyway
-_UNAVAILABLE_COOLDOWN = 30.0  # after the table failed, go without the budget this long in this container
+_UNAVAILABLE_COOLDOWN = 5.0  # after the table failed, pace this container alone this long (then try it again)
 _RACES = 8  # conditional writes lost to other containers before a shard counts as taken
 _EPSILON = 0.001  # seconds: times travel as 6-decimal numbers; a slot at the pause's end is after it
 # "Now" on the timeline every container shares (epoch seconds); tests that make deadline.pause move time
@@ -89,6 +92,7 @@ class LwaBudget:
         self._client = client
         self._seen = [0.0] * self.shards  # the latest tat seen per shard: tat never moves back
         self._paused_until = 0.0
+        self._local_tat = 0.0  # this container's own pace while the table does not answer
         self._down_until = 0.0
         self._lock = threading.Lock()
 
@@ -127,6 +131,16 @@ class LwaBudget:
             if wait <= 0 or not self._paused_over(slot):
                 return
 
+    def check(self) -> None:
+        """Refuse at once, without I/O, when this container already knows that no slot comes before the
+        caller's deadline: every shard's tat (which only moves forward) or a pause is past it."""
+        latest = self._latest(self._now())
+        with self._lock:
+            known = max(min(self._seen), self._paused_until)
+        if known > latest:
+            count(names.METRIC_LWA_BUDGET_EXHAUSTED)
+            raise LwaBudgetExhausted("the fleet's LWA budget has no free slot before this invocation's deadline")
+
     def pause(self, seconds: float) -> None:
         """LWA answered 429: no container calls it before `seconds` from now."""
         until = self._now() + min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
@@ -149,7 +163,7 @@ class LwaBudget:
     def _slot(self, background: bool) -> Slot | None:
         """The slot taken (or, for the sweep, when to look again); None: go without the budget."""
         now = self._now()
-        latest = now + min(deadline.current().remaining(), MAX_WAIT_SECONDS) - NEEDED_SECONDS
+        latest = self._latest(now)
         if not self.available:
             return self._local_slot(now, latest)
         shards = list(range(self.shards))
@@ -210,18 +224,19 @@ class LwaBudget:
                     self._saw(shard, taken.tat)
         soonest = min(self._seen[shard] for shard in shards)
         if soonest > latest:
+            count(names.METRIC_LWA_BUDGET_EXHAUSTED)
             raise LwaBudgetExhausted("vends use the fleet's LWA budget past this invocation's deadline")
         return Slot(max(soonest, now), -1, taken=False)
 
-    def _local_slot(self, now: float, latest: float) -> Slot | None:
-        """Without the table: only a pause this container knows of holds a call back."""
+    def _local_slot(self, now: float, latest: float) -> Slot:
+        """Without the table: this container alone at the fleet's rate, behind any pause it knows of."""
         with self._lock:
-            paused = self._paused_until
-        if paused <= now:
-            return None
-        if paused > latest:
-            raise LwaBudgetExhausted("LWA asked to slow down until after this invocation's deadline")
-        return Slot(paused, -1)
+            at = max(now, self._paused_until, self._local_tat)
+            if at > latest:
+                count(names.METRIC_LWA_BUDGET_EXHAUSTED)
+                raise LwaBudgetExhausted("no LWA slot before this invocation's deadline (the budget's table is down)")
+            self._local_tat = at + 1 / self.rate
+        return Slot(at, -1)
 
     def _paused_over(self, slot: Slot) -> bool:
         """Did a 429 pause the fleet over this slot after it was taken? Then it must be taken again."""
@@ -280,6 +295,10 @@ class LwaBudget:
                 raise
             item = exc.response.get("Item") or {}
             raise _Taken(float(item["tat"]["N"]) if "tat" in item else None) from None
+
+    def _latest(self, now: float) -> float:
+        """The last moment a slot is of use: the deadline, less the time the call needs."""
+        return now + min(deadline.current().remaining(), MAX_WAIT_SECONDS) - NEEDED_SECONDS
 
     def _now(self) -> float:
         return self._clock() if self._clock is not None else wall()

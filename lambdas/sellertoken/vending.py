@@ -139,7 +139,8 @@ class Vendor:
         elif request.restricted_resources:
             digest = _digest([request.restricted_resources, request.target_application])
             key = (client_id, request.region, request.selling_partner_id, "rdt", digest)
-            token = self._cached(key, request.min_ttl_seconds, functools.partial(self._restricted, client_id, request))
+            restricted = functools.partial(self._restricted, client_id, request)
+            token = self._cached(key, request.min_ttl_seconds, restricted, lwa=False)  # SP-API's, not LWA's
             kind = "restricted"
         else:
             key = access_key(client_id, request.region, request.selling_partner_id)
@@ -164,7 +165,10 @@ class Vendor:
 
     # -- caching ---------------------------------------------------------------------------------
 
-    def _cached(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _cached(
+        self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], *, lwa: bool = True
+    ) -> CachedToken:
+        """The token for `key` from memory, the shared cache or `fetch` (`lwa`: fetch calls LWA)."""
         token = self.memory.get(key, min_ttl)
         if token is not None and self._admits(key, token):
             count(names.METRIC_CACHE_HIT_MEMORY)
@@ -175,7 +179,7 @@ class Vendor:
                 count(names.METRIC_CACHE_HIT_MEMORY)
             else:
                 self.memory.discard(key)  # void (its grant was flagged) or too short-lived: never served again
-                token = self._shared_or_fetch(key, min_ttl, fetch)
+                token = self._shared_or_fetch(key, min_ttl, fetch, lwa)
                 self.memory.put(key, token)
         return token
 
@@ -184,16 +188,16 @@ class Vendor:
         grant = _grant_of(key)
         return grant is None or self.revocations.admits(grant, token.minted_at)
 
-    def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], lwa: bool) -> CachedToken:
         if self.shared.available:
             try:
-                return self._through_lease(key, min_ttl, fetch)
+                return self._through_lease(key, min_ttl, fetch, lwa)
             except SharedCacheUnavailable:
                 pass
         count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
         return _checked(fetch(), min_ttl)
 
-    def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], lwa: bool) -> CachedToken:
         limit = deadline.current()
         polls = 0
         while True:
@@ -207,6 +211,8 @@ class Vendor:
             owner = self.shared.acquire_lease(key, seconds=None if math.isinf(left) else left)
             if owner is not None:
                 try:
+                    if lwa and self.budget is not None:
+                        self.budget.check()  # known to come too late: refuse before reading anything more
                     cached = self.shared.get(key)  # finished by the previous holder since our read?
                     if cached is not None and cached.usable(min_ttl):
                         count(names.METRIC_CACHE_HIT_SHARED)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from devstack.awscalls import RECORDER
 from sellertoken import budget, deadline, names
 from sellertoken.budget import LwaBudget, LwaBudgetExhausted
 from sellertoken.errors import UpstreamUnavailable, closed
@@ -172,15 +173,32 @@ def test_lwa_answering_429_to_every_attempt_ends_in_upstream_unavailable(contain
     assert [round(b - a, 2) for a, b in itertools.pairwise(calls)] == [0.2, 0.4, 0.8]
 
 
-def test_without_the_table_the_budget_lets_calls_through(aws, clock):
+def test_without_the_table_a_container_goes_on_alone_at_the_fleets_rate(aws, clock):
     from sellertoken import aws as clients
 
-    orphan = LwaBudget("no-such-table", clients.client("dynamodb", SHARED_CACHE_BOTO_CONFIG), 1, clock=clock.wall)
+    orphan = LwaBudget("no-such-table", clients.client("dynamodb", SHARED_CACHE_BOTO_CONFIG), 2, clock=clock.wall)
 
     for _ in range(3):
         orphan.acquire()
 
-    assert clock.waits == [] and not orphan.available
+    assert clock.waits == [pytest.approx(0.5), pytest.approx(0.5)] and not orphan.available
+
+
+def test_a_vend_this_container_knows_is_too_late_reads_no_grant_and_writes_nothing(authorize, aws, vend):
+    # Given a budget other containers have taken for the next 100 s, which this container learned refusing a vend
+    first, second = authorize(), authorize()
+    take_budget(aws, until=time.time() + 100)
+    with pytest.raises(UpstreamUnavailable):
+        vend({"selling_partner_id": first, "region": "na"})
+    start = len(RECORDER.calls)
+
+    # When another grant is vended in the same container
+    with pytest.raises(UpstreamUnavailable, match="LWA budget"):
+        vend({"selling_partner_id": second, "region": "na"})
+
+    # Then it is refused after the cache look-up and the lease, without reading the grant or taking a slot
+    calls = sorted(c["operation"] for c in RECORDER.calls[start:])
+    assert calls == ["DeleteItem", "GetItem", "PutItem"]
 
 
 def test_a_vend_whose_slot_is_past_its_deadline_answers_upstream_unavailable_without_waiting(
