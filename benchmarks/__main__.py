@@ -1,4 +1,5 @@
-"""`python -m benchmarks [vend | sweep | rotation | SCENARIO ...] [--quick] [--no-write]` (no argument: everything)."""
+"""`python -m benchmarks [vend | sweep | rotation | SCENARIO ...] [--quick] [--no-write]` (no argument: every
+group but `long`, whose scenarios take minutes each: run them by name, e.g. `python -m benchmarks lwa_budget`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from benchmarks import report
 GROUPS = {
     "consent": ("consent",),
     "vend": ("vend_memory", "vend_remote", "stampede", "fleet", "cold_start", "revocation", "lwa_hang"),
-    "sweep": ("sweep",),
+    "sweep": ("sweep", "scale"),
     "rotation": ("rotation",),
+    "long": ("lwa_budget",),  # not in the default run: two cold rushes of about two minutes each
 }
+DEFAULT_GROUPS = ("consent", "vend", "sweep", "rotation")
 SCENARIOS = report.ORDER
 
 
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
     chosen: list[str] = []
-    for word in args.what or ["consent", "vend", "sweep", "rotation"]:
+    for word in args.what or DEFAULT_GROUPS:
         names = GROUPS.get(word, (word,) if word in SCENARIOS else None)
         if names is None:
             parser.error(f"unknown group or scenario: {word}")

@@ -87,8 +87,10 @@ ORDER = (
     "cold_start",
     "revocation",
     "lwa_hang",
+    "lwa_budget",
     "sweep",
     "rotation",
+    "scale",
 )
 _SECTION = re.compile(r"<!-- bench:(?P<name>[a-z_]+) -->\n(?P<body>.*?)<!-- /bench:(?P=name) -->\n?", re.S)
 

@@ -132,6 +132,35 @@ class World:
         with self.aws.counter.lock:
             self.aws.counter.counts.clear()
 
+    def token_item_bytes(self) -> int:
+        """The size DynamoDB bills a grant's token item by (attribute names and values, numbers counted as
+        DynamoDB stores them: about one byte per two significant digits, plus one)."""
+        from devstack.seed import clients
+
+        ddb = clients(self.aws_url)["dynamodb"]
+        for page in ddb.get_paginator("scan").paginate(TableName=self.env[names.ENV_TABLE_NAME]):
+            for item in page["Items"]:
+                if item[names.TABLE_PARTITION_KEY]["S"].startswith("token#"):
+                    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+        raise LookupError("no token item in the table")
+
+    def forget_cached_tokens(self) -> int:
+        """Empty the shared cache as a restored table would be: tokens, leases and the LWA budget's items go
+        (the grants and their secrets stay). Returns how many items were deleted."""
+        from devstack.seed import clients
+
+        ddb = clients(self.aws_url)["dynamodb"]
+        table, key = self.env[names.ENV_TABLE_NAME], names.TABLE_PARTITION_KEY
+        doomed = [
+            item[key]
+            for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=key)
+            for item in page["Items"]
+            if item[key]["S"].startswith(("token#", "lease#", "lwa#budget#"))
+        ]
+        for pk in doomed:
+            ddb.delete_item(TableName=table, Key={key: pk})
+        return len(doomed)
+
     # -- grants -----------------------------------------------------------------------------------
 
     def create_grants(self, count: int, *, threads: int = 8, region: str = "na") -> list[tuple[str, str]]:
@@ -142,6 +171,17 @@ class World:
         codes = [self.amazon.issue_code(seller, REDIRECT_URI) for seller in sellers]
         tokens = child.run_one(_save_grants, self.env, list(zip(sellers, codes, strict=True)), region, threads)
         return list(zip(sellers, tokens, strict=True))
+
+
+def _value_bytes(value: dict) -> int:
+    if "S" in value:
+        return len(value["S"].encode())
+    if "N" in value:
+        digits = value["N"].lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if "BOOL" in value:
+        return 1
+    raise ValueError(f"no size rule for {sorted(value)}")
 
 
 def _save_grants(pairs: list[tuple[str, str]], region: str, threads: int) -> list[str]:

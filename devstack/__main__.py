@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="run the client-secret rotation check this often (0: never; Amazon's notices rotate it anyway)",
     )
+    parser.add_argument(
+        "--lwa-rate-limit",
+        type=float,
+        default=None,
+        metavar="PER_SECOND",
+        help="the simulated LWA answers 429 above this many token requests per second (default: no limit)",
+    )
     parser.add_argument("--state-dir", default=str(ROOT / ".devstack"), help="where endpoints.json is written")
     parser.add_argument("--success-url", default=None, help="where /callback sends the browser after success")
     args = parser.parse_args(argv)
@@ -49,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         success_url=args.success_url,
         sweep_every_seconds=args.sweep_every,
         rotation_check_every_seconds=args.rotation_check_every,
+        lwa_rate_limit=args.lwa_rate_limit,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -62,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep = f"every {args.sweep_every:g} s" if args.sweep_every > 0 else "off"
     print(f"  grant sweep      : {sweep}")
     print(f"  secret rotation  : Amazon's notices on {endpoints['notification_queue_url']} (registered)")
+    limit = f"{args.lwa_rate_limit:g} requests/s, then 429" if args.lwa_rate_limit else "none"
+    print(f"  LWA rate limit   : {limit}")
     print(f"  endpoints file   : {Path(args.state_dir) / 'endpoints.json'}")
     print()
     print(f"Open {endpoints['authorize']} in a browser and click Confirm.")

@@ -46,6 +46,7 @@ class LocalStack:
         success_url: str | None = None,
         sweep_every_seconds: float = 300.0,
         rotation_check_every_seconds: float = 3600.0,
+        lwa_rate_limit: float | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.success_url = success_url
@@ -68,6 +69,8 @@ class LocalStack:
             port=amazon_port,
             vendor_port=vendor_central_port,
         )
+        if lwa_rate_limit:
+            self.amazon.set_lwa_rate_limit(lwa_rate_limit)
         self.seeded: Seeded | None = None
         self.endpoints: dict = {}
 
@@ -150,7 +153,7 @@ class LocalStack:
 
     def _environment(self, aws_url: str, amazon_url: str) -> dict[str, str]:
         assert self.seeded is not None
-        return function_environment(
+        env = function_environment(
             self.seeded,
             aws_url=aws_url,
             amazon_url=amazon_url,
@@ -158,6 +161,9 @@ class LocalStack:
             success_url=self.success_url,
             vendor_central_url=self.amazon.vendor_central_url,
         )
+        if self.scheduler.every_seconds > 0:  # as infra sets it from the schedule: the default proof window
+            env[names.ENV_SWEEP_PERIOD_SECONDS] = f"{max(self.scheduler.every_seconds, 1.0):g}"
+        return env
 
 
 class SweepScheduler:

@@ -28,6 +28,8 @@ CONTEXT_KEYS = {
     "vendProvisionedConcurrency": "provisioned concurrency of the vend alias (default 0)",
     "sweepRateHours": "hours between grant sweeps, 1 to 12 (default 6)",
     "rotateAfterDays": "rotate the LWA client secret once it is this old, 1 to 150 (default 150), notice or not",
+    "sweepProofHours": "a refresh this recent counts as the sweep's check, 0 to 48 (default: sweepRateHours)",
+    "lwaRatePerSecond": "LWA calls per second for the whole fleet, 0 (no budget) to 10000 (default 50)",
 }
 
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -54,6 +56,8 @@ class Settings:
     vend_provisioned_concurrency: int = 0
     sweep_rate_hours: int = 6
     rotate_after_days: int = 150
+    sweep_proof_hours: int = 6
+    lwa_rate_per_second: int = 50
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:
@@ -62,6 +66,7 @@ class Settings:
             return None if value in (None, "") else value
 
         prefix = get("prefix") or names.DEFAULT_PREFIX
+        sweep_hours = _int("sweepRateHours", get("sweepRateHours"), 6, 1, 12)
         settings = cls(
             prefix=_match("prefix", prefix, _PREFIX),
             app_secret_arn=_secret_arn("appSecretArn", get("appSecretArn"), names.app_secret_name(prefix)),
@@ -80,7 +85,9 @@ class Settings:
             vend_provisioned_concurrency=_int(
                 "vendProvisionedConcurrency", get("vendProvisionedConcurrency"), 0, 0, 1000
             ),
-            sweep_rate_hours=_int("sweepRateHours", get("sweepRateHours"), 6, 1, 12),
+            sweep_rate_hours=sweep_hours,
+            sweep_proof_hours=_int("sweepProofHours", get("sweepProofHours"), sweep_hours, 0, 48),
+            lwa_rate_per_second=_int("lwaRatePerSecond", get("lwaRatePerSecond"), 50, 0, 10000),
             rotate_after_days=_int("rotateAfterDays", get("rotateAfterDays"), 150, 1, 150),
         )
         if bool(settings.domain_name) != bool(settings.certificate_arn):

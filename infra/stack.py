@@ -34,6 +34,10 @@ class SellerTokenStack(Stack):
             names.ENV_TABLE_NAME: storage.table.table_name,
             names.ENV_KMS_KEY_ID: storage.key.key_arn,
             names.ENV_EVENT_BUS_NAME: events.bus.event_bus_name,
+            # vend keeps proof of its refreshes for the sweep's window; every function keeps the LWA budget.
+            names.ENV_SWEEP_PERIOD_SECONDS: str(settings.sweep_rate_hours * 3600),
+            names.ENV_SWEEP_PROOF_SECONDS: str(settings.sweep_proof_hours * 3600),
+            names.ENV_LWA_RATE_PER_SECOND: str(settings.lwa_rate_per_second),
         }
         shared = {"settings": settings, "code": code, "environment": environment, "storage": storage, "events": events}
         self.consent = ConsentApi(self, "Consent", **shared)

@@ -21,8 +21,10 @@ from sellertoken import names
 # a refresh keeps a new refresh token should LWA ever return one (vending.Vendor, shared with vend);
 # without it the sweep would fail on that grant and lose the token.
 GRANT_ACTIONS = ("GetSecretValue", "TagResource", "UntagResource", "PutSecretValue")
-# Run records and grant health (PutItem, UpdateItem, DeleteItem); the shared cache it warms and clears.
-TABLE_ACTIONS = ("PutItem", "UpdateItem", "DeleteItem")
+# Run records and grant health (PutItem, UpdateItem, DeleteItem); the shared cache it warms and clears;
+# GetItem: each grant's proof of refresh (its token item's minted_at), the latest run's record, and the
+# LWA budget (UpdateItem takes a slot, GetItem looks for a pause after a wait).
+TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 # One sweep plus the continuation it starts before it ends: the design needs one spare, and the
 # cap keeps a runaway continuation from eating the account's concurrency.
 RESERVED_CONCURRENCY = 2

@@ -7,7 +7,7 @@
     sellertoken grants show A1B2C3D4E5F6G7 --region na
     sellertoken grants restore A1B2C3D4E5F6G7 --region na   (the previous refresh token becomes current again)
     sellertoken grants revoke A1B2C3D4E5F6G7 --region na    (flag it revoked: nothing vends it any more)
-    sellertoken sweep [--no-wait]
+    sellertoken sweep [--full] [--no-wait]
     sellertoken events [--wait SECONDS]        (local stack only)
     sellertoken app status [--json]            (the LWA client secret: age, expiry, overlap, rotation, queue)
     sellertoken app rotate                     (ask Amazon for a new client secret now)
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sellertoken_client import operator
+from sellertoken_client import names, operator
 from sellertoken_client.broker import (
     DEFAULT_ENDPOINTS_FILE,
     DEFAULT_FUNCTION,
@@ -309,6 +309,12 @@ def run_grants_operation(args: argparse.Namespace) -> int:
 
 def add_sweep(commands: Any, parent: argparse.ArgumentParser) -> None:
     command = commands.add_parser("sweep", parents=[parent], help="run a grant sweep now and show its progress")
+    command.add_argument(
+        "--full",
+        action="store_true",
+        help="refresh every grant at LWA, even those a recent refresh vouches for (the default counts a refresh "
+        "within the sweep's proof window, or one the latest complete sweep relied on, as the grant's check)",
+    )
     command.add_argument("--no-wait", action="store_true", help="start it and print its run id")
     command.set_defaults(run=run_sweep)
 
@@ -316,7 +322,7 @@ def add_sweep(commands: Any, parent: argparse.ArgumentParser) -> None:
 def run_sweep(args: argparse.Namespace) -> int:
     deployment = deployment_from(args)
     total = sum(1 for row in operator.grants(deployment) if row.status == "active")
-    run_id = operator.start_sweep(deployment)
+    run_id = operator.start_sweep(deployment, full=args.full)
     print(f"sweep {run_id} started ({total} active grant(s))", file=sys.stderr)
     if args.no_wait:
         print(run_id)
@@ -430,10 +436,10 @@ def _secret_from_stdin() -> str:
 
 
 def _progress_bar(counts: dict[str, int], total: int) -> None:
-    done = sum(counts.get(k, 0) for k in ("healthy", "revoked", "failing"))
+    done = sum(counts.get(k, 0) for k in names.SWEEP_CHECKED)
     width = 30
     filled = width if not total else min(width, width * done // total)
-    parts = ", ".join(f"{k} {counts[k]}" for k in ("healthy", "revoked", "failing") if counts.get(k))
+    parts = ", ".join(f"{k} {counts[k]}" for k in names.SWEEP_CHECKED if counts.get(k))
     print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} checked {parts}   ", end="", file=sys.stderr)
 
 

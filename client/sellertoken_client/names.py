@@ -26,6 +26,8 @@ HEALTH_UNAUTHORIZED = "unauthorized"
 TABLE_PARTITION_KEY = "pk"
 ENV_PREFIX = "SELLERTOKEN_PREFIX"
 ENV_TABLE_NAME = "SELLERTOKEN_TABLE_NAME"
+SWEEP_FULL = "full"
+SWEEP_CHECKED = ("healthy", "proven", "revoked", "failing")
 
 
 def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:

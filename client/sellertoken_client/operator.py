@@ -192,10 +192,12 @@ def _invoke(deployment: Deployment, function: str, payload: dict[str, Any]) -> d
     return document
 
 
-def start_sweep(deployment: Deployment) -> str:
+def start_sweep(deployment: Deployment, *, full: bool = False) -> str:
+    """Start a sweep; `full` refreshes every grant, else a recent refresh counts as a grant's check."""
     run_id = f"cli-{uuid.uuid4().hex[:12]}"
+    event = {"run_id": run_id, names.SWEEP_FULL: full}
     deployment.client("lambda").invoke(
-        FunctionName=deployment.sweep_function, InvocationType="Event", Payload=json.dumps({"run_id": run_id}).encode()
+        FunctionName=deployment.sweep_function, InvocationType="Event", Payload=json.dumps(event).encode()
     )
     return run_id
 

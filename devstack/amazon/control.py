@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from devstack.amazon.lwa import RateLimit
 from devstack.amazon.wire import Reply, json_response
 from devstack.amazon.world import World
 
@@ -52,6 +53,7 @@ class Control:
             "/_control/behaviour": {"POST": self.behaviour},
             "/_control/draft": {"POST": self.draft},
             "/_control/client-mismatch": {"POST": self.client_mismatch},
+            "/_control/lwa-rate-limit": {"GET": self.lwa_rate_limit, "POST": self.set_lwa_rate_limit},
         }
 
     def revoke(self, request: Request) -> Response:
@@ -150,6 +152,28 @@ class Control:
             return json_response({"error": "mismatch must be true or false."}, 400)
         self.world.set_client_mismatch(seller, mismatch)
         return json_response({"selling_partner_id": seller, "mismatch": mismatch})
+
+    def lwa_rate_limit(self, request: Request) -> Response:
+        limit = self.world.lwa_rate_limit
+        return json_response(limit.describe() if limit is not None else {"per_second": None})
+
+    def set_lwa_rate_limit(self, request: Request) -> Response:
+        """{"per_second": n, "burst": m, "retry_after": true|false} throttles LWA; {"per_second": null} lifts it."""
+        body = _body(request)
+        unknown = sorted(set(body) - {"per_second", "burst", "retry_after"})
+        if unknown:
+            return json_response({"error": f"unknown field: {unknown[0][:64]}"}, 400)
+        if body.get("per_second") is None:
+            self.world.lwa_rate_limit = None
+            return json_response({"per_second": None})
+        if not isinstance(body.get("retry_after", False), bool):
+            return json_response({"error": "retry_after must be true or false."}, 400)
+        try:
+            limit = RateLimit(body["per_second"], body.get("burst"), body.get("retry_after", False), self.world.clock)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        self.world.lwa_rate_limit = limit
+        return json_response(limit.describe())
 
     def refresh_tokens(self, request: Request) -> Response:
         seller = request.args.get("selling_partner_id", "")

@@ -1,9 +1,12 @@
 """Login with Amazon's token endpoint: authorization codes, refresh tokens and grantless tokens
-(reference §2). State in world.py.
+(reference §2), and the rate limit LWA enforces with 429. State in world.py.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -18,6 +21,44 @@ _INVALID_GRANT_CODE = "The request has an invalid grant parameter : code"
 _INVALID_GRANT_REFRESH = (
     "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission."
 )
+
+
+class RateLimit:
+    """LWA's throttling of the token endpoint: a token bucket of `per_second` with `burst` (every grant type).
+
+    Amazon publishes no limit for `api.amazon.com/auth/o2/token` and SP-API users report intermittent failures
+    under load ("Error getting LWA Access Token", models#1629, models#201; reference §2 "LWA rate limits:
+    UNCONFIRMED"). Inferred: a token bucket like SP-API's own usage plans (rate and burst, `x-amzn-RateLimit-Limit`
+    in sellers.json); a request above it gets HTTP 429 with LWA's error body (reference §2 body format), code
+    `server_error` as the simulator's 429 fault answers; `Retry-After` only when asked for (RFC 6585 §4 allows it;
+    whether LWA sends one is unknown)."""
+
+    def __init__(self, per_second: float, burst: int | None, retry_after: bool, clock: Callable[[], float]) -> None:
+        if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not 0 < per_second <= 100_000:
+            raise ValueError("per_second must be a number of requests per second above 0")
+        if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
+            raise ValueError("burst must be a positive integer")
+        self.per_second = float(per_second)
+        self.burst = burst if burst is not None else max(1, math.ceil(per_second))  # one second's worth
+        self.retry_after = bool(retry_after)
+        self._clock = clock
+        self._tokens = float(self.burst)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> float | None:
+        """None when the request may go; else the seconds until it could."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_second)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return None
+            return (1 - self._tokens) / self.per_second
+
+    def describe(self) -> dict[str, Any]:
+        return {"per_second": self.per_second, "burst": self.burst, "retry_after": self.retry_after}
 
 
 class Lwa:
@@ -38,6 +79,14 @@ class Lwa:
         grant_type = params.get("grant_type") if isinstance(params, dict) else None
         if grant_type in ("authorization_code", "refresh_token", "client_credentials"):
             self.world.count(f"token.{grant_type}")
+        limit = self.world.lwa_rate_limit
+        wait = limit.take() if limit is not None else None
+        if wait is not None:
+            self.world.count("token.throttled")
+            throttled = lwa_error(429, "server_error", "Rate exceeded.")
+            if limit.retry_after:
+                throttled.headers["Retry-After"] = str(max(1, math.ceil(wait)))  # delta-seconds (RFC 9110 §10.2.3)
+            return throttled
         status, error, _ = self.world.faults.answer("token")
         if status is not None:
             if error is not None:

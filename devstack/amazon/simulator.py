@@ -24,7 +24,7 @@ from devstack.amazon.applications import Applications
 from devstack.amazon.clientsecret import DAY, ClientSecrets, SimulatedClock
 from devstack.amazon.consent import SITE, Consent
 from devstack.amazon.control import Control
-from devstack.amazon.lwa import Lwa
+from devstack.amazon.lwa import Lwa, RateLimit
 from devstack.amazon.spapi import SpApi
 from devstack.amazon.wire import Reply, json_response, sp_error
 from devstack.amazon.world import Application, World
@@ -302,3 +302,12 @@ class AmazonSimulator:
         """Choose between behaviours the sources leave open (world.Behaviour; docs/simulator.md). Reset restores
         the defaults."""
         return self.world.set_behaviour(**switches)
+
+    def set_lwa_rate_limit(
+        self, per_second: float | None, *, burst: int | None = None, retry_after: bool = False
+    ) -> None:
+        """Throttle LWA's token endpoint at `per_second` (burst: one second's worth unless given), answering 429
+        above it (lwa.RateLimit); None lifts the limit. reset() lifts it too."""
+        self.world.lwa_rate_limit = (
+            None if per_second is None else RateLimit(per_second, burst, retry_after, self.world.clock)
+        )

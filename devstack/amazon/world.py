@@ -15,15 +15,19 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack.amazon.faults import Faults
+
+if TYPE_CHECKING:
+    from devstack.amazon.lwa import RateLimit
 
 COUNTERS = (
     "token.authorization_code",
     "token.refresh_token",
     "token.client_credentials",
     "token.error",
+    "token.throttled",  # answered 429 by the LWA rate limit (lwa.RateLimit); counted in token.error too
     "sellers.marketplaceParticipations",
     "tokens.restrictedDataToken",
     "orders.getOrders",
@@ -193,6 +197,7 @@ class World:
         # takes some away.
         self.data_elements: frozenset[str] = frozenset({"buyerInfo", "shippingAddress", "buyerTaxInformation"})
         self._mismatched: set[str] = set()  # refresh tokens LWA says belong to another client id
+        self.lwa_rate_limit: RateLimit | None = None  # LWA's throttling, when a test or `make run` sets one
         self._accounts: dict[str, Account] = {}
         self._authorized_at: dict[str, float] = {}  # selling partner -> their latest consent (a code exchanged)
         self._amazon_states: dict[str, AmazonState] = {}

@@ -17,6 +17,9 @@ from sellertoken import names
 from sellertoken.errors import ConfigurationError
 
 DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+DEFAULT_SWEEP_PERIOD_SECONDS = 6 * 3600.0  # infra's default schedule (sweepRateHours 6)
+# Amazon publishes no LWA rate limit (reference §2); the sweep's own default pace, for the whole fleet.
+DEFAULT_LWA_RATE_PER_SECOND = 50.0
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+=.@-]{0,63}$")
 
 
@@ -38,6 +41,10 @@ class Config:
     sweep_concurrency: int = 8
     sweep_rate_per_second: float = 50.0
     sweep_time_margin_seconds: int = 60
+    # Sweep: how often the schedule starts one, and how recent a successful refresh (by vend or the sweep)
+    # must be to count as the grant's check (0: every run refreshes every grant).
+    sweep_period_seconds: float = DEFAULT_SWEEP_PERIOD_SECONDS
+    sweep_proof_seconds: float = DEFAULT_SWEEP_PERIOD_SECONDS
     # Vend: no container serves a flagged grant's cached token longer than this after the flag.
     revocation_bound_seconds: float = 60.0
     # Rotation: rotate a client secret this old even if no expiry notice came (the safety net), and the
@@ -47,10 +54,13 @@ class Config:
     # Vendor Central elsewhere than consent_base_url (the local stack serves it on a port of its own, so that
     # the host tells a vendor's consent from a seller's as Amazon's hosts do); None: consent_base_url.
     vendor_consent_base_url: str | None = None
+    # LWA calls per second the whole fleet may make (0: no fleet-wide budget; see budget.py).
+    lwa_rate_per_second: float = DEFAULT_LWA_RATE_PER_SECOND
 
 
 def load(environ: Mapping[str, str]) -> Config:
     """Parse and validate every setting; raises ConfigurationError naming the first bad variable."""
+    period = _number(environ, names.ENV_SWEEP_PERIOD_SECONDS, DEFAULT_SWEEP_PERIOD_SECONDS, 1.0, 86400.0)
     return Config(
         prefix=_optional(environ, names.ENV_PREFIX, _PREFIX_PATTERN.fullmatch) or names.DEFAULT_PREFIX,
         table_name=_required(environ, names.ENV_TABLE_NAME),
@@ -65,11 +75,14 @@ def load(environ: Mapping[str, str]) -> Config:
         sweep_concurrency=int(_number(environ, names.ENV_SWEEP_CONCURRENCY, 8, 1, 64)),
         sweep_rate_per_second=_number(environ, names.ENV_SWEEP_RATE_PER_SECOND, 50.0, 0.1, 1000.0),
         sweep_time_margin_seconds=int(_number(environ, names.ENV_SWEEP_TIME_MARGIN_SECONDS, 60, 1, 600)),
+        sweep_period_seconds=period,
+        sweep_proof_seconds=_number(environ, names.ENV_SWEEP_PROOF_SECONDS, period, 0.0, 172800.0),
         revocation_bound_seconds=_number(environ, names.ENV_REVOCATION_BOUND_SECONDS, 60.0, 1.0, 3600.0),
         # At least a month before Amazon's 180-day deadline, so that a refused rotation has time to be fixed.
         rotate_after_days=int(_number(environ, names.ENV_ROTATE_AFTER_DAYS, 150, 1, 150)),
         notification_queue_url=_url(environ, names.ENV_NOTIFICATION_QUEUE_URL),
         vendor_consent_base_url=_url(environ, names.ENV_VENDOR_CONSENT_BASE_URL, origin_only=True),
+        lwa_rate_per_second=_number(environ, names.ENV_LWA_RATE_PER_SECOND, DEFAULT_LWA_RATE_PER_SECOND, 0.0, 10000.0),
     )
 
 

@@ -70,8 +70,9 @@ def timeout() -> Timeout:
 
 
 @functools.cache
-def session(*, retry_reads: bool, retry_statuses: bool = True) -> requests.Session:
-    """`retry_statuses=False` for a request that must not be repeated once Amazon answered it (a rotation)."""
+def session(*, retry_reads: bool, retry_statuses: bool = True, retry_throttled: bool = True) -> requests.Session:
+    """`retry_statuses=False` for a request that must not be repeated once Amazon answered it (a rotation);
+    `retry_throttled=False` leaves a 429 to the caller (the fleet's LWA budget pauses every container)."""
     # requests loads with the first call to Amazon, not at cold start: most invocations answer from a cache.
     import requests
     from requests.adapters import HTTPAdapter
@@ -84,7 +85,7 @@ def session(*, retry_reads: bool, retry_statuses: bool = True) -> requests.Sessi
         other=0,
         backoff_factor=0.2,
         backoff_max=2.0,
-        status_forcelist=RETRY_STATUSES if retry_statuses else (),
+        status_forcelist=_retried_statuses(retry_statuses, retry_throttled),
         allowed_methods=frozenset({"GET", "POST"}),
         raise_on_status=False,
         respect_retry_after_header=False,  # DeadlineRetry.wait honours it, within the deadline
@@ -98,3 +99,9 @@ def session(*, retry_reads: bool, retry_statuses: bool = True) -> requests.Sessi
 
 def reset() -> None:
     session.cache_clear()
+
+
+def _retried_statuses(retry_statuses: bool, retry_throttled: bool) -> tuple[int, ...]:
+    if not retry_statuses:
+        return ()
+    return RETRY_STATUSES if retry_throttled else tuple(s for s in RETRY_STATUSES if s != 429)

@@ -8,7 +8,7 @@ from sellertoken import appcreds, aws, events, grants, names
 from sellertoken.config import Config
 from sellertoken.observability import count, logger
 from sellertoken.revocations import FeedUnavailable, RevocationFeed
-from sellertoken.tokencache import SHARED_CACHE_BOTO_CONFIG, SharedCache, SharedCacheUnavailable
+from sellertoken.tokencache import SHARED_CACHE_BOTO_CONFIG, SharedCache, SharedCacheUnavailable, access_key
 
 
 def flag_revoked(config: Config, grant: grants.Grant, reason: str, *, detected_by: str) -> None:
@@ -55,7 +55,7 @@ def forget_tokens(config: Config, region: str, selling_partner_id: str) -> bool:
         )
     client_id = appcreds.load(config.prefix).client_id
     try:
-        SharedCache(config.table_name, dynamodb).delete((client_id, region, selling_partner_id, "access"))
+        SharedCache(config.table_name, dynamodb).delete(access_key(client_id, region, selling_partner_id))
     except SharedCacheUnavailable:
         count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
     return recorded

@@ -13,7 +13,8 @@ are in docs/faults.md):
   rejected one was a cached old one, the previous one while a rotation's 7-day overlap lasts.
 - `unauthorized_client`: ClientUnauthorized, an AppCredentialsRejected; on a refresh it can be one grant's
   (a refresh token of another client id, reference §2), so vending.py asks LWA about the application itself.
-- `server_error`, `temporarily_unavailable`, any 5xx or 429: UpstreamUnavailable (the SDKs retry these).
+- `server_error`, `temporarily_unavailable`, any 5xx or 429: UpstreamUnavailable (the SDKs retry these); a 429
+  is LwaThrottled, which carries LWA's Retry-After for the fleet's budget (budget.py).
 - `invalid_scope` on a grantless request: InvalidRequest (the caller chose the scope).
 - anything else (`invalid_request`, `unsupported_grant_type`, `access_denied`, `invalid_scope` where we
   send no scope, unknown codes): LwaError, a BrokerFault. Never a revocation, and a retry will not help.
@@ -48,6 +49,15 @@ _TRANSIENT = ("server_error", "temporarily_unavailable")
 GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 
 
+class LwaThrottled(UpstreamUnavailable):
+    """LWA answered 429. Reaches a caller as UpstreamUnavailable; `retry_after` is LWA's Retry-After in seconds
+    (None when it sent none), which the fleet's budget honours."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("LWA answered 429 (throttled)")
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, repr=False)
 class LwaToken:
     access_token: str
@@ -65,9 +75,11 @@ def reset() -> None:
 class LwaClient:
     """Talks to one LWA token endpoint on behalf of the app whose credentials live under `prefix`."""
 
-    def __init__(self, endpoint: str, prefix: str) -> None:
+    def __init__(self, endpoint: str, prefix: str, *, retry_throttled: bool = True) -> None:
         self.endpoint = endpoint
         self.prefix = prefix
+        # False: a 429 is raised at once (LwaThrottled) for the fleet's budget to pause and retry, not urllib3.
+        self.retry_throttled = retry_throttled
 
     def exchange_code(self, code: str, redirect_uri: str) -> LwaToken:
         """authorization_code grant. The answer must carry a refresh token to count as a grant."""
@@ -130,7 +142,7 @@ class LwaClient:
 
         body = {**form, "client_id": client_id, "client_secret": client_secret}
         try:
-            response = httpclient.session(retry_reads=retry_reads).post(
+            response = httpclient.session(retry_reads=retry_reads, retry_throttled=self.retry_throttled).post(
                 self.endpoint,
                 data=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
@@ -152,6 +164,8 @@ def _same_client(fresh: appcreds.AppCredentials, cached: appcreds.AppCredentials
 
 def _parse(response: requests.Response, grant_type: str) -> LwaToken:
     status = response.status_code
+    if status == 429:
+        raise LwaThrottled(_retry_after(response.headers.get("Retry-After")))
     if status in _RETRY_STATUSES or status >= 500:
         raise UpstreamUnavailable(f"LWA answered {status} after retries")
     try:
@@ -182,6 +196,19 @@ def _parse(response: requests.Response, grant_type: str) -> LwaToken:
         expires_in=_expires_in(payload.get("expires_in")),
         refresh_token=refresh_token if _usable(refresh_token) else None,
     )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date, RFC 9110 §10.2.3); None if absent or unreadable."""
+    if not value:
+        return None
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+
+    try:
+        return max(0.0, Retry().parse_retry_after(value))
+    except (InvalidHeader, ValueError, OverflowError):
+        return None
 
 
 def _usable(token: object) -> bool:

@@ -151,6 +151,15 @@ REAUTH_REMINDER_DAYS = (30, 7, 1)
 ENV_SWEEP_CONCURRENCY = "SELLERTOKEN_SWEEP_CONCURRENCY"
 ENV_SWEEP_RATE_PER_SECOND = "SELLERTOKEN_SWEEP_RATE_PER_SECOND"
 ENV_SWEEP_TIME_MARGIN_SECONDS = "SELLERTOKEN_SWEEP_TIME_MARGIN_SECONDS"
+ENV_SWEEP_PERIOD_SECONDS = "SELLERTOKEN_SWEEP_PERIOD_SECONDS"  # how often the schedule starts one (infra sets it)
+ENV_SWEEP_PROOF_SECONDS = "SELLERTOKEN_SWEEP_PROOF_SECONDS"  # a refresh this recent counts as a check
+# The field of a sweep's start event that asks for every grant to be refreshed, whatever proof it has.
+SWEEP_FULL = "full"
+# A sweep run's outcomes that count as a grant checked ("proven": a refresh within the proof window vouched).
+SWEEP_CHECKED = ("healthy", "proven", "revoked", "failing")
+
+# The fleet's LWA budget: LWA calls per second across every container (0: no budget; see budget.py).
+ENV_LWA_RATE_PER_SECOND = "SELLERTOKEN_LWA_RATE_PER_SECOND"
 
 # Seconds after which no container serves a flagged grant's cached token (optional, see config.py).
 ENV_REVOCATION_BOUND_SECONDS = "SELLERTOKEN_REVOCATION_BOUND_SECONDS"
@@ -173,6 +182,8 @@ NOTICE_NEW_SECRET = "APPLICATION_OAUTH_CLIENT_NEW_SECRET"
 METRIC_CACHE_HIT_MEMORY = "CacheHitMemory"
 METRIC_CACHE_HIT_SHARED = "CacheHitShared"
 METRIC_LWA_REFRESH = "LwaRefresh"
+METRIC_LWA_THROTTLED = "LwaThrottled"  # LWA answered 429: every container pauses (budget.py)
+METRIC_LWA_BUDGET_EXHAUSTED = "LwaBudgetExhausted"  # a call found no LWA slot before its deadline
 METRIC_SHARED_CACHE_UNAVAILABLE = "SharedCacheUnavailable"
 METRIC_REVOCATION_FEED_UNAVAILABLE = "RevocationFeedUnavailable"  # a container could not read the feed
 METRIC_REVOCATION_NOT_RECORDED = "RevocationNotRecorded"  # a flag could not reach the feed: alarm

@@ -1,4 +1,4 @@
-"""The validation sweep: refresh every active grant, flag exactly those LWA calls revoked.
+"""The validation sweep: check every active grant, flag exactly those LWA calls revoked.
 
 Only `invalid_grant` flags a seller. `invalid_client` stops the run at once and flags nobody, and so does
 `unauthorized_client` once LWA refuses the application's own grantless call too (else it is that grant's:
@@ -6,6 +6,17 @@ health `unauthorized`, and the run goes on);
 transient failures (5xx, 429, timeouts) land in a per-grant health record and never become
 "revoked". When the Lambda's time runs low the run hands a cursor to a fresh invocation of
 itself, so every grant is checked once per run however many there are.
+
+A successful refresh proves the grant was valid at that moment, and vend refreshes the grants in use
+every hour: a grant refreshed (by vend or a sweep) since the run's `proven_since` counts as checked
+("proven": one read of its token item, no write, no LWA call; tokencache.py), and only the others are
+refreshed. A scheduled run relies on refreshes within the proof window W before it started (default:
+one sweep period P); an operator's run also relies on what the latest complete run relied on (if it
+started within a period), so a sweep started right after a complete one makes no LWA call; `full`
+refreshes every grant. The price is detection time: a seller who revokes right after a refresh and is
+not vended again is flagged by the first scheduled run that starts after the proof ages out, at most
+W + P (+ the time that run takes to reach the grant) after the revocation, where refreshing every
+grant every run takes P (+ that time). A grant vended after its token expires is flagged by vend itself.
 """
 
 from __future__ import annotations
@@ -24,9 +35,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sellertoken import appcreds, aws, deadline, events, grants, names
+from sellertoken.budget import LwaBudgetExhausted
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -38,6 +50,7 @@ from sellertoken.errors import (
     UpstreamUnavailable,
 )
 from sellertoken.observability import count, logger
+from sellertoken.tokencache import SharedCacheUnavailable, access_key
 from sellertoken.vending import Vendor
 
 T = TypeVar("T")
@@ -46,8 +59,11 @@ OUTAGE_THRESHOLD = 25  # this many transient failures in a row, none healthy: st
 RUN_RECORD_DAYS = 14
 PAGE_SIZE = 100  # grants per ListSecrets page (its maximum MaxResults)
 
-HEALTHY, REVOKED, FAILING = "healthy", "revoked", "failing"
-OUTCOMES = frozenset({HEALTHY, REVOKED, FAILING, "inactive", "not_checked", "error"})
+HEALTHY, PROVEN, REVOKED, FAILING = names.SWEEP_CHECKED
+OUTCOMES = frozenset({*names.SWEEP_CHECKED, "inactive", "not_checked", "error"})
+# What started a run, which decides the refreshes it relies on (see the module's docstring).
+SCHEDULED, OPERATOR, FULL = "scheduled", "operator", "full"
+KINDS = (SCHEDULED, OPERATOR, FULL)
 
 # A run id names the run record's key (`sweep#run#{run_id}`), logs and events: the CLI's `cli-…`, an
 # EventBridge event id (a UUID) or a uuid4 hex. No `#`, so that it can never name another record.
@@ -55,7 +71,11 @@ RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 MAX_NEXT_TOKEN = 4096  # ListSecrets' NextToken is at most 4096 characters
 MAX_COUNT = 10**9  # far above any fleet; keeps an int from JSON inside what DynamoDB and metrics hold
 CLOCK_SKEW_SECONDS = 300
+LATEST_RUN_KEY = "sweep#latest"  # a copy of the latest finished run's record
 CURSOR_FIELDS = ("run_id", "started_at", "next_token", "offset", "invocations", "counts")
+# Added later: a continuation sent before they existed lacks them and goes on refreshing every grant.
+OPTIONAL_CURSOR_FIELDS = ("kind", "proven_since")
+MAX_PROOF_AGE = 172800 + 86400  # seconds: the longest proof window plus the longest period (config.py)
 
 
 @dataclass
@@ -68,19 +88,24 @@ class Cursor:
     offset: int = 0  # grants of that page already done
     invocations: int = 1
     counts: dict[str, int] = field(default_factory=dict)
+    kind: str = SCHEDULED
+    # Refreshes that started at or after this moment (epoch seconds) count as checks; None: none do (a full
+    # run), or not decided yet (the run's first invocation decides).
+    proven_since: float | None = None
 
     @classmethod
-    def new(cls, run_id: str | None = None) -> Cursor:
-        return cls(run_id=run_id or uuid.uuid4().hex, started_at=time.time())
+    def new(cls, run_id: str | None = None, kind: str = SCHEDULED) -> Cursor:
+        return cls(run_id=run_id or uuid.uuid4().hex, started_at=time.time(), kind=kind)
 
     @classmethod
     def from_payload(cls, payload: object, now: float | None = None) -> Cursor:
         """The cursor a continuation carries, checked field by field: anything that may invoke the
-        function can send one, and a bad one must never make a run skip or repeat grants."""
+        function can send one, and a bad one must never make a run skip or repeat grants, nor rely on
+        refreshes older than any run may."""
         where = "sweep_cursor"
         if not isinstance(payload, dict):
             raise InvalidRequest(f"{where} must be a JSON object")
-        unknown = sorted(set(payload) - set(CURSOR_FIELDS), key=str)
+        unknown = sorted(set(payload) - set(CURSOR_FIELDS) - set(OPTIONAL_CURSOR_FIELDS), key=str)
         if unknown:
             raise InvalidRequest(f"unknown field: {where}.{field_name(unknown[0])}")
         missing = [f for f in CURSOR_FIELDS if f not in payload]
@@ -108,6 +133,20 @@ class Cursor:
             k in OUTCOMES and _count(v, 0, MAX_COUNT) for k, v in counts.items()
         ):
             raise InvalidRequest(f"{where}.counts must map {', '.join(sorted(OUTCOMES))} to counts")
+        kind = payload.get("kind", FULL)
+        if kind not in KINDS:
+            raise InvalidRequest(f"{where}.kind must be one of {', '.join(KINDS)}")
+        proven_since = payload.get("proven_since")
+        if proven_since is not None and (
+            isinstance(proven_since, bool)
+            or not isinstance(proven_since, int | float)
+            or not started_at - MAX_PROOF_AGE <= proven_since <= started_at + CLOCK_SKEW_SECONDS
+            or kind == FULL
+        ):
+            raise InvalidRequest(
+                f"{where}.proven_since must be null or a moment (epoch seconds) before the run started, "
+                "and null for a full run"
+            )
         return cls(
             run_id=checked_run_id(payload["run_id"], f"{where}.run_id"),
             started_at=float(started_at),
@@ -115,6 +154,8 @@ class Cursor:
             offset=_bounded(payload["offset"], 0, PAGE_SIZE, f"{where}.offset"),
             invocations=_bounded(payload["invocations"], 1, MAX_COUNT, f"{where}.invocations"),
             counts=dict(counts),
+            kind=kind,
+            proven_since=None if proven_since is None else float(proven_since),
         )
 
 
@@ -151,9 +192,13 @@ class Sweep:
         self._lock = threading.Lock()
         self._abort: str | None = None
         self._transient_streak = 0
+        self._proven_since: float | None = None
 
     def run(self, cursor: Cursor, remaining_seconds: Callable[[], float]) -> Result:
         """Check grants from the cursor on until done, aborted, or out of time (then: "continued")."""
+        if cursor.invocations == 1 and cursor.proven_since is None and cursor.kind != FULL:
+            cursor.proven_since = self._proof_threshold(cursor.kind)
+        self._proven_since = cursor.proven_since
         counts = Counter(cursor.counts)
         margin = self.config.sweep_time_margin_seconds
         started_here = 0  # every invocation checks at least one grant, so a run always ends
@@ -210,6 +255,11 @@ class Sweep:
             return "inactive"
         if self._abort:
             return "not_checked"
+        if self._proven(listed):  # refreshed within the proof window: checked, without LWA
+            if listed.tags.get(names.TAG_HEALTH) == names.HEALTH_FAILING:
+                self._recovered(listed)
+            self._remind(listed)
+            return PROVEN
         try:
             grant = grants.read_listed(self.config.prefix, listed)
             self.limiter.wait()
@@ -218,6 +268,8 @@ class Sweep:
             keep = min(float(self.config.sweep_time_margin_seconds), deadline.current().remaining() / 2)
             with deadline.leaving(keep):
                 self.vendor.refresh_grant(grant, detected_by="sweep")
+        except LwaBudgetExhausted:
+            return "not_checked"  # vends used LWA's budget for as long as this invocation may wait: no failure
         except GrantRevoked:
             return REVOKED
         except GrantNotFound:
@@ -241,6 +293,40 @@ class Sweep:
             self._recovered(listed)
         self._remind(listed)
         return HEALTHY
+
+    def _proven(self, listed: grants.Listed) -> bool:
+        """Was the grant refreshed successfully since the run's proven_since? One read of its token item."""
+        if self._proven_since is None or not self.vendor.shared.available:
+            return False
+        key = access_key(appcreds.load(self.config.prefix).client_id, listed.region, listed.selling_partner_id)
+        try:
+            minted = self.vendor.shared.minted_at(key)
+        except SharedCacheUnavailable:
+            count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
+            return False  # no proof to be had: refresh it
+        return minted is not None and minted >= self._proven_since
+
+    def _proof_threshold(self, kind: str) -> float | None:
+        """The oldest refresh this run counts as a check (see the module's docstring); None: none counts."""
+        window = self.config.sweep_proof_seconds
+        if window <= 0:
+            return None
+        own = self.now() - window
+        if kind != OPERATOR:
+            return own
+        try:
+            item = (
+                aws.client("dynamodb")
+                .get_item(TableName=self.config.table_name, Key={names.TABLE_PARTITION_KEY: {"S": LATEST_RUN_KEY}})
+                .get("Item", {})
+            )
+        except (ClientError, BotoCoreError):
+            return own  # the latest run's record is only an allowance: without it, the window alone
+        summary = json.loads(item["summary"]["S"]) if "summary" in item else {}
+        if summary.get("outcome") != "completed" or "proven_since" not in item:
+            return own
+        latest = float(item["proven_since"]["N"])
+        return min(own, latest) if latest >= own - self.config.sweep_period_seconds else own
 
     def _record_failure(self, listed: grants.Listed, run_id: str, error: Exception) -> None:
         with self._lock:
@@ -334,8 +420,10 @@ class Sweep:
         summary = {
             "run_id": cursor.run_id,
             "outcome": outcome,
-            "checked": counts[HEALTHY] + counts[REVOKED] + counts[FAILING],
-            "healthy": counts[HEALTHY],
+            "checked": sum(counts[checked] for checked in names.SWEEP_CHECKED),
+            "healthy": counts[HEALTHY] + counts[PROVEN],
+            "proven": counts[PROVEN],  # of the healthy: a refresh within the proof window vouched, no LWA call
+            "full": cursor.kind == FULL,
             "revoked": counts[REVOKED],
             "failing": counts[FAILING],
             "not_checked": counts["not_checked"],
@@ -370,28 +458,38 @@ class Sweep:
             "updated_at": {"S": grants.iso_utc(self.now())},
             names.TABLE_TTL_ATTRIBUTE: {"N": str(int(self.now() + RUN_RECORD_DAYS * 86400))},
         }
+        # The oldest refresh every grant checked by this run was proven by (a full run: its start), which
+        # an operator's run started soon after may rely on too.
+        proven = cursor.started_at if cursor.kind == FULL else cursor.proven_since
+        if proven is not None:
+            item["proven_since"] = {"N": f"{proven:.3f}"}
         if summary:
             item["summary"] = {"S": _json(summary)}
         ddb = aws.client("dynamodb")
         ddb.put_item(TableName=self.config.table_name, Item=item)
         if done:
             ddb.put_item(
-                TableName=self.config.table_name, Item={**item, names.TABLE_PARTITION_KEY: {"S": "sweep#latest"}}
+                TableName=self.config.table_name, Item={**item, names.TABLE_PARTITION_KEY: {"S": LATEST_RUN_KEY}}
             )
 
 
 def parse_event(event: object, now: float | None = None) -> Cursor:
     """The run an invocation works on: a continuation's cursor, a scheduled event (its id names the
-    run) or an operator's start ({"run_id": …} or {}). Anything else is refused before a grant is touched."""
+    run) or an operator's start ({"run_id": …, "full": true|false}, both optional). Anything else is
+    refused before a grant is touched."""
     if not isinstance(event, dict):
         raise InvalidRequest("the sweep event must be a JSON object")
     if "sweep_cursor" in event:
         _only(event, {"sweep_cursor"})
         return Cursor.from_payload(event["sweep_cursor"], now)
     if event.get("source") == "aws.events":
-        return Cursor.new(checked_run_id(event.get("id"), "id"))
-    _only(event, {"run_id"})
-    return Cursor.new(checked_run_id(event["run_id"]) if "run_id" in event else None)
+        return Cursor.new(checked_run_id(event.get("id"), "id"), SCHEDULED)
+    _only(event, {"run_id", names.SWEEP_FULL})
+    full = event.get(names.SWEEP_FULL, False)
+    if not isinstance(full, bool):
+        raise InvalidRequest(f"{names.SWEEP_FULL} must be true (refresh every grant) or false")
+    run_id = checked_run_id(event["run_id"]) if "run_id" in event else None
+    return Cursor.new(run_id, FULL if full else OPERATOR)
 
 
 def cursor_payload(cursor: Cursor) -> dict:

@@ -4,6 +4,16 @@ The shared cache also holds refresh leases: a conditional write with an owner to
 expiry. Whoever holds the lease calls LWA; everyone else waits and re-reads. A lease whose holder
 died simply expires. Tokens are stored as-is: the table is encrypted with the stack's customer
 managed key, and reading it needs kms:Decrypt on that key, which only the broker's roles have.
+
+The shared items, in one place (key = a hash of the cache key, see SharedCache.item_key):
+  token#{hash}  token (S), expires_at (N), minted_at (N: when the refresh that made it started), ttl
+  lease#{hash}  owner (S), lease_until (N), ttl
+
+A grant's access-token item (`access_key`) is also the grant's proof of refresh: its minted_at is when
+LWA last refreshed the grant successfully (vend and the sweep write it after every refresh, and
+lifecycle.forget_tokens deletes it when the grant is flagged or its refresh token replaced). The sweep
+counts a grant refreshed within its proof window as checked (sweep.py), so the item outlives its token
+by `keep_seconds` (the window).
 """
 
 from __future__ import annotations
@@ -28,6 +38,11 @@ _UNAVAILABLE_COOLDOWN = 30.0  # after a shared-cache failure, skip it for this l
 SHARED_CACHE_BOTO_CONFIG = BotoConfig(
     connect_timeout=0.5, read_timeout=1.0, retries={"mode": "standard", "max_attempts": 2}, max_pool_connections=50
 )
+
+
+def access_key(client_id: str, region: str, selling_partner_id: str) -> tuple[str, str, str, str]:
+    """The cache key of a grant's access token, whose shared item is the grant's proof of refresh."""
+    return (client_id, region, selling_partner_id, "access")
 
 
 @dataclass(frozen=True, repr=False)
@@ -151,9 +166,12 @@ class SharedCache:
         client,
         lease_seconds: float = LEASE_SECONDS,
         admit: Callable[[Hashable, CachedToken], bool] | None = None,
+        keep_seconds: float = 0.0,
     ) -> None:
         self.table_name = table_name
         self.lease_seconds = lease_seconds
+        # A stored token's item lives at least this long after it was minted (the sweep's proof window).
+        self.keep_seconds = keep_seconds
         self._client = client
         self._down_until = 0.0
         # Which stored tokens this container may serve (the revocation check); a refused one reads as a miss.
@@ -180,6 +198,21 @@ class SharedCache:
         token = CachedToken(item["token"]["S"], float(item["expires_at"]["N"]), minted_at)
         return token if self._admit is None or self._admit(key, token) else None
 
+    def minted_at(self, key: Hashable) -> float | None:
+        """When the token stored under `key` was minted (the start of the refresh that made it), or None.
+
+        Reads that one attribute, never the token, and eventually consistent: a refresh a moment ago that
+        the read misses only costs a refresh more, and a deleted item it still sees was flagged or replaced
+        after a refresh that did succeed."""
+        item = self._call(
+            "get_item",
+            TableName=self.table_name,
+            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+            ProjectionExpression="minted_at",
+        ).get("Item")
+        minted = float(item["minted_at"]["N"]) if item and "minted_at" in item else 0.0
+        return minted or None
+
     def put(self, key: Hashable, token: CachedToken) -> None:
         self._call(
             "put_item",
@@ -189,7 +222,9 @@ class SharedCache:
                 "token": {"S": token.access_token},
                 "expires_at": {"N": repr(token.expires_at)},
                 "minted_at": {"N": repr(token.minted_at)},
-                names.TABLE_TTL_ATTRIBUTE: {"N": str(int(token.expires_at) + 60)},
+                names.TABLE_TTL_ATTRIBUTE: {
+                    "N": str(int(max(token.expires_at, token.minted_at + self.keep_seconds)) + 60)
+                },
             },
         )
 

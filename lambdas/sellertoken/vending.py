@@ -2,8 +2,9 @@
 LWA is called once per grant per token lifetime across the whole fleet.
 
 Order of look-up: this container's memory → the shared DynamoDB cache → a refresh under a
-fleet-wide lease. Requests are validated before anything else is touched. Every wait (for this
-container's lock, for another container's lease) ends at the invocation's deadline (deadline.py).
+fleet-wide lease, within the fleet's LWA budget (budget.py). Requests are validated before anything
+else is touched. Every wait (for this container's lock, for another container's lease, for an LWA slot)
+ends at the invocation's deadline (deadline.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi
+from sellertoken.budget import LwaBudget
 from sellertoken.config import Config
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -39,6 +41,7 @@ from sellertoken.tokencache import (
     MemoryCache,
     SharedCache,
     SharedCacheUnavailable,
+    access_key,
 )
 
 MAX_MIN_TTL = 3300
@@ -130,8 +133,13 @@ class Vendor:
         dynamodb = aws.client("dynamodb", SHARED_CACHE_BOTO_CONFIG)
         feed = revocations.RevocationFeed(config.table_name, dynamodb)
         self.revocations = revocations.RevocationWatch(feed.read, config.revocation_bound_seconds, clock)
-        self.shared = SharedCache(config.table_name, dynamodb, admit=self._admits)
-        self.lwa = LwaClient(config.lwa_endpoint, config.prefix)
+        # A stored token's item also proves its grant was refreshed; it lives for the sweep's proof window.
+        self.shared = SharedCache(
+            config.table_name, dynamodb, admit=self._admits, keep_seconds=config.sweep_proof_seconds
+        )
+        self.budget = LwaBudget.of(config.table_name, dynamodb, config.lwa_rate_per_second)
+        # With a budget, a 429 pauses the whole fleet (budget.py) instead of being retried here by urllib3.
+        self.lwa = LwaClient(config.lwa_endpoint, config.prefix, retry_throttled=self.budget is None)
         self.regions = RegionTable.of(config)
         self._app_accepted_at: float | None = None
 
@@ -144,20 +152,22 @@ class Vendor:
         elif request.restricted_resources:
             digest = _digest([request.restricted_resources, request.target_application])
             key = (client_id, request.region, request.selling_partner_id, "rdt", digest)
-            token = self._cached(key, request.min_ttl_seconds, functools.partial(self._restricted, client_id, request))
+            restricted = functools.partial(self._restricted, client_id, request)
+            token = self._cached(key, request.min_ttl_seconds, restricted, lwa=False)  # SP-API's, not LWA's
             kind = "restricted"
         else:
-            key = (client_id, request.region, request.selling_partner_id, "access")
+            key = access_key(client_id, request.region, request.selling_partner_id)
             fetch = functools.partial(self._refresh, request.region, request.selling_partner_id)
             token = self._cached(key, request.min_ttl_seconds, fetch)
             kind = "access"
         return self._answer(request, token, kind)
 
     def refresh_grant(self, grant: grants.Grant, *, detected_by: str = "sweep") -> CachedToken:
-        """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches."""
+        """Refresh one grant now, whatever the caches hold (the sweep's check), and warm the caches. Its LWA
+        call takes only a slot of the budget that no vend needs (background)."""
         client_id = appcreds.load(self.config.prefix).client_id
-        key = (client_id, grant.region, grant.selling_partner_id, "access")
-        token = self._exchange(grant, detected_by=detected_by)
+        key = access_key(client_id, grant.region, grant.selling_partner_id)
+        token = self._exchange(grant, detected_by=detected_by, background=True)
         self.memory.put(key, token)
         try:
             if self.shared.available:
@@ -168,7 +178,10 @@ class Vendor:
 
     # -- caching ---------------------------------------------------------------------------------
 
-    def _cached(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _cached(
+        self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], *, lwa: bool = True
+    ) -> CachedToken:
+        """The token for `key` from memory, the shared cache or `fetch` (`lwa`: fetch calls LWA)."""
         token = self.memory.get(key, min_ttl)
         if token is not None and self._admits(key, token):
             count(names.METRIC_CACHE_HIT_MEMORY)
@@ -179,7 +192,7 @@ class Vendor:
                 count(names.METRIC_CACHE_HIT_MEMORY)
             else:
                 self.memory.discard(key)  # void (its grant was flagged) or too short-lived: never served again
-                token = self._shared_or_fetch(key, min_ttl, fetch)
+                token = self._shared_or_fetch(key, min_ttl, fetch, lwa)
                 self.memory.put(key, token)
         return token
 
@@ -188,16 +201,16 @@ class Vendor:
         grant = _grant_of(key)
         return grant is None or self.revocations.admits(grant, token.minted_at)
 
-    def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _shared_or_fetch(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], lwa: bool) -> CachedToken:
         if self.shared.available:
             try:
-                return self._through_lease(key, min_ttl, fetch)
+                return self._through_lease(key, min_ttl, fetch, lwa)
             except SharedCacheUnavailable:
                 pass
         count(names.METRIC_SHARED_CACHE_UNAVAILABLE)
         return _checked(fetch(), min_ttl)
 
-    def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken]) -> CachedToken:
+    def _through_lease(self, key: Hashable, min_ttl: int, fetch: Callable[[], CachedToken], lwa: bool) -> CachedToken:
         limit = deadline.current()
         polls = 0
         while True:
@@ -211,6 +224,8 @@ class Vendor:
             owner = self.shared.acquire_lease(key, seconds=None if math.isinf(left) else left)
             if owner is not None:
                 try:
+                    if lwa and self.budget is not None:
+                        self.budget.check()  # known to come too late: refuse before reading anything more
                     cached = self.shared.get(key)  # finished by the previous holder since our read?
                     if cached is not None and cached.usable(min_ttl):
                         count(names.METRIC_CACHE_HIT_SHARED)
@@ -241,10 +256,10 @@ class Vendor:
             raise GrantRevoked(f"the grant of {selling_partner_id} in {region} is revoked; re-authorization is needed")
         return self._exchange(grant)
 
-    def _exchange(self, grant: grants.Grant, *, detected_by: str = "vend") -> CachedToken:
+    def _exchange(self, grant: grants.Grant, *, detected_by: str = "vend", background: bool = False) -> CachedToken:
         started = time.time()
         try:
-            answer = self.lwa.refresh(grant.refresh_token)
+            answer = self._lwa_call(functools.partial(self.lwa.refresh, grant.refresh_token), background)
         except InvalidGrant:
             try:
                 lifecycle.flag_revoked(self.config, grant, "invalid_grant", detected_by=detected_by)
@@ -275,7 +290,7 @@ class Vendor:
         return _token(answer, started)
 
     def _restricted(self, client_id: str, request: VendRequest) -> CachedToken:
-        access_key = (client_id, request.region, request.selling_partner_id, "access")
+        access = access_key(client_id, request.region, request.selling_partner_id)
         refresh = functools.partial(self._refresh, request.region, request.selling_partner_id)
         resources = [
             {"method": m, "path": p, **({"dataElements": list(e)} if e else {})}
@@ -283,16 +298,16 @@ class Vendor:
         ]
         endpoint = self.regions.spapi_endpoint(request.region)
         for _ in range(2):
-            access = self._cached(access_key, 0, refresh)
+            token = self._cached(access, 0, refresh)
             started = time.time()
             try:
                 answer = spapi.create_restricted_data_token(
-                    endpoint, access.access_token, resources, request.target_application
+                    endpoint, token.access_token, resources, request.target_application
                 )
                 return _token(answer, started)
             except spapi.AccessTokenRejected:
-                self.memory.evict(lambda k: k == access_key)
-                self._drop_shared(access_key)
+                self.memory.evict(lambda k: k == access)
+                self._drop_shared(access)
         raise UpstreamUnavailable("SP-API kept rejecting freshly refreshed access tokens")
 
     def _application_accepted(self) -> bool:
@@ -301,7 +316,7 @@ class Vendor:
         if self._app_accepted_at is not None and time.monotonic() - self._app_accepted_at < APP_CHECK_SECONDS:
             return True
         try:
-            self.lwa.grantless(GRANTLESS_SCOPES[0])
+            self._lwa_call(functools.partial(self.lwa.grantless, GRANTLESS_SCOPES[0]))
         except AppCredentialsRejected:
             return False
         except InvalidRequest:
@@ -311,7 +326,11 @@ class Vendor:
 
     def _grantless(self, scope: str) -> CachedToken:
         started = time.time()
-        return _token(self.lwa.grantless(scope), started)
+        return _token(self._lwa_call(functools.partial(self.lwa.grantless, scope)), started)
+
+    def _lwa_call(self, request: Callable[[], LwaToken], background: bool = False) -> LwaToken:
+        """One LWA request, within the fleet's budget when there is one."""
+        return request() if self.budget is None else self.budget.call(request, background=background)
 
     def _forget(self, grant: grants.Grant) -> None:
         # The rest of the fleet learns it through lifecycle.flag_revoked → forget_tokens (the feed).

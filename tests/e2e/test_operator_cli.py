@@ -18,17 +18,23 @@ def endpoints_file(stack):
     return stack.log_path.parent / "endpoints.json"
 
 
-def test_a_sweep_from_the_cli_flags_the_revoked_seller_and_the_table_and_events_show_it(stack, endpoints_file):
+def test_a_full_sweep_from_the_cli_flags_the_revoked_seller_and_the_table_and_events_show_it(stack, endpoints_file):
+    # Given a seller vended a moment ago (a refresh a default sweep would count as the grant's check), who then
+    # removes the app at Amazon
     kept = [authorize_over_http(stack) for _ in range(2)]
     gone = authorize_over_http(stack)
-    requests.post(f"{stack.amazon}/_control/revoke", json={"selling_partner_id": gone}, timeout=10).raise_for_status()
     where = ("--endpoints", str(endpoints_file))
+    assert sellertoken("vend", gone, "--region", "na", *where).returncode == 0
+    requests.post(f"{stack.amazon}/_control/revoke", json={"selling_partner_id": gone}, timeout=10).raise_for_status()
 
-    swept = sellertoken("sweep", *where)
+    # When an operator asks for a full sweep
+    swept = sellertoken("sweep", "--full", *where)
 
     assert swept.returncode == 0, swept.stderr
+    # Then LWA was asked for every grant, and the seller is flagged
     summary = json.loads(swept.stdout)
     assert summary["outcome"] == "completed" and summary["revoked"] >= 1 and summary["checked"] >= 3
+    assert summary["full"] is True and summary["proven"] == 0
     assert "checked" in swept.stderr and "[" in swept.stderr  # the progress bar
     listed = sellertoken("grants", "list", *where)
     assert listed.returncode == 0, listed.stderr

@@ -9,8 +9,9 @@ and into AWS through botocore's own event system, on the clients the broker crea
   answers gives after the client's read timeout, and advances the deadline clock (deadline.clock) by that
   timeout instead of sleeping it, so the deadline logic sees the time pass and the test does not wait.
 
-Backoffs between LWA and SP-API attempts (deadline.pause) advance the same clock. Only a hanging Amazon
-(the simulator holds the request) is waited for for real, under a short function timeout.
+Backoffs between LWA and SP-API attempts and waits for an LWA slot (deadline.pause) advance the same clock.
+Only a hanging Amazon (the simulator holds the request) is waited for for real, under a short function
+timeout.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.apigw import build_event
 from devstack.lambda_context import LocalLambdaContext
 from devstack.seed import Seeded, clients, function_environment, seed
-from sellertoken import aws, deadline, grants, names
+from sellertoken import aws, budget, deadline, grants, names
 from sellertoken.lwa import LwaClient
 from tests.faults.matrix import AwsFault, Fault
 from tests.integration.conftest import APP, REDIRECT_URI
@@ -127,6 +128,7 @@ def clock(monkeypatch) -> Clock:
     skewed = Clock()
     monkeypatch.setattr(deadline, "clock", skewed)
     monkeypatch.setattr(deadline, "pause", skewed.advance)
+    monkeypatch.setattr(budget, "wall", lambda: time.time() + skewed.skew)  # the LWA budget's slots move too
     return skewed
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sellertoken import names
+from sellertoken import budget, names
 from tests import doc_tables
 from tests.faults.conftest import NOTIFICATIONS, ORDERS, SWEEP_MARGIN_SECONDS, Cell, Snapshot
 from tests.faults.matrix import CELLS, ENTRY_POINTS, LWA, SP_API, TOKEN, Fault, cell_id, not_called
@@ -101,9 +101,10 @@ def _assert_no_partial_write(
     assert [k for k in leftover if float(after.table[k]["lease_until"]["N"]) > leases_end_by] == []
     changed -= set(leftover)
     if entry in VENDS:
-        # A cached access token is a whole, valid write (an RDT that failed at SP-API still refreshed one).
+        # A cached access token is a whole, valid write (an RDT that failed at SP-API still refreshed one), and
+        # so is an LWA slot taken from the fleet's budget (budget.py), or a pause after a 429.
         assert after.secrets == before.secrets and not kinds
-        assert [key for key in changed if not key.startswith("token#")] == []
+        assert [key for key in changed if not key.startswith(("token#", budget.KEY_PREFIX))] == []
         return
     if entry == "callback":
         grant = names.grant_secret_name("na", cell.seller, cell.prefix)
@@ -113,12 +114,13 @@ def _assert_no_partial_write(
         assert [key for key in changed if not key.startswith("state#")] == []  # the state is spent, by design
         assert kinds <= {names.EVENT_SELLER_AUTHORIZED}
         return
-    # The sweep records what it saw: a health tag and record, its run records, a warmed cache, its events.
+    # The sweep records what it saw: a health tag and record, its run records, a warmed cache, its LWA slots,
+    # its events.
     for name, (value, versions, tags) in after.secrets.items():
         old_value, old_versions, old_tags = before.secrets[name]
         assert (value, versions) == (old_value, old_versions)
         assert _without_health(tags) == _without_health(old_tags)
-    assert [key for key in changed if not key.startswith(("health#", "sweep#", "token#"))] == []
+    assert [key for key in changed if not key.startswith(("health#", "sweep#", "token#", budget.KEY_PREFIX))] == []
     assert kinds <= {names.EVENT_SWEEP_COMPLETED, names.EVENT_APP_CREDENTIALS_REJECTED}
 
 

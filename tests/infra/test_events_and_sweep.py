@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from sellertoken import names
+from tests.infra.helpers import function
 
 
 def test_sweep_runs_every_six_hours_by_default_and_as_configured(default, full):
     default.template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(6 hours)"})
     full.template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(4 hours)"})
+
+
+def test_every_function_gets_the_sweep_period_its_proof_window_and_the_fleets_lwa_rate(default, full):
+    for synth, hours in ((default, 6), (full, 4)):
+        for handler in names.FUNCTION_HANDLERS.values():
+            variables = function(synth.json, handler)["Environment"]["Variables"]
+            assert variables[names.ENV_SWEEP_PERIOD_SECONDS] == str(hours * 3600)
+            assert variables[names.ENV_SWEEP_PROOF_SECONDS] == str(hours * 3600)  # by default, one period
+            assert variables[names.ENV_LWA_RATE_PER_SECOND] == "50"
 
 
 def test_without_an_alarm_email_there_is_no_topic_and_no_notification_rule(default):

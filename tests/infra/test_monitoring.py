@@ -83,5 +83,6 @@ def test_dashboard_shows_vend_cache_and_sweep_metrics(default):
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for metric in ("CacheHitMemory", "CacheHitShared", "LwaRefresh", "SharedCacheUnavailable",
                    "RevocationFeedUnavailable", "GrantsChecked", "GrantsRevoked", "GrantsFailing",
-                   "Invocations", "Duration", "ConsentRefused", "IdentityUnverified"):  # fmt: skip
+                   "Invocations", "Duration", "ConsentRefused", "IdentityUnverified",
+                   "LwaThrottled", "LwaBudgetExhausted"):  # fmt: skip
         assert metric in body, metric

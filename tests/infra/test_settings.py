@@ -25,6 +25,12 @@ def test_strings_from_the_command_line_are_parsed():
     assert (settings.app_is_draft, settings.sweep_rate_hours, settings.vend_provisioned_concurrency) == (False, 3, 5)
 
 
+def test_the_proof_window_follows_the_sweep_period_unless_set_and_the_lwa_rate_may_be_turned_off():
+    assert (_settings(sweepRateHours="3").sweep_proof_hours, _settings().lwa_rate_per_second) == (3, 50)
+    settings = _settings(sweepRateHours="3", sweepProofHours="0", lwaRatePerSecond="0")
+    assert (settings.sweep_proof_hours, settings.lwa_rate_per_second) == (0, 0)
+
+
 def test_an_imported_app_secret_must_carry_the_name_the_functions_look_up():
     assert _settings(appSecretArn=APP_SECRET_ARN).app_secret_arn == APP_SECRET_ARN
     with pytest.raises(SettingsError, match="appSecretArn"):
@@ -38,6 +44,10 @@ def test_an_imported_app_secret_must_carry_the_name_the_functions_look_up():
     [
         ("sweepRateHours", "13"),
         ("sweepRateHours", "often"),
+        ("sweepProofHours", "49"),
+        ("sweepProofHours", "-1"),
+        ("lwaRatePerSecond", "fast"),
+        ("lwaRatePerSecond", "10001"),
         ("vendProvisionedConcurrency", "-1"),
         ("appIsDraft", "maybe"),
         ("prefix", "Has Spaces"),

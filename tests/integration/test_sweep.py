@@ -18,9 +18,11 @@ from sellertoken.config import get_config
 from sellertoken.sweep import Cursor, Sweep
 
 
-def run_to_end(sweeper: Sweep, remaining=lambda: 900.0, run_id: str = "run-1") -> sweep.Result:
+def run_to_end(
+    sweeper: Sweep, remaining=lambda: 900.0, run_id: str = "run-1", cursor: Cursor | None = None
+) -> sweep.Result:
     with acting_as(names.function_name("sweep")):  # its AWS calls are the sweep function's (tests/iam)
-        result = sweeper.run(Cursor.new(run_id), remaining)
+        result = sweeper.run(cursor or Cursor.new(run_id), remaining)
         while result.outcome == "continued":
             result.cursor.invocations += 1
             result = sweeper.run(Cursor.from_payload(sweep.cursor_payload(result.cursor)["sweep_cursor"]), remaining)

@@ -208,3 +208,32 @@ def test_the_vendor_central_override_is_a_base_url_of_its_own():
     with pytest.raises(ConfigurationError) as raised:
         load_with(**{names.ENV_VENDOR_CONSENT_BASE_URL: "http://127.0.0.1:9001/consent"})
     assert raised.value.variable == names.ENV_VENDOR_CONSENT_BASE_URL
+
+
+def test_the_proof_window_is_one_sweep_period_unless_set():
+    default = config.load(REQUIRED)
+    hourly = load_with(**{names.ENV_SWEEP_PERIOD_SECONDS: "3600"})
+    set_apart = load_with(**{names.ENV_SWEEP_PERIOD_SECONDS: "3600", names.ENV_SWEEP_PROOF_SECONDS: "0"})
+
+    assert (default.sweep_period_seconds, default.sweep_proof_seconds) == (21600.0, 21600.0)
+    assert (hourly.sweep_proof_seconds, set_apart.sweep_proof_seconds) == (3600.0, 0.0)
+
+
+def test_the_fleets_lwa_rate_defaults_to_50_per_second_and_0_turns_it_off():
+    assert config.load(REQUIRED).lwa_rate_per_second == 50.0
+    assert load_with(**{names.ENV_LWA_RATE_PER_SECOND: "0"}).lwa_rate_per_second == 0.0
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        (names.ENV_SWEEP_PERIOD_SECONDS, "0"),
+        (names.ENV_SWEEP_PERIOD_SECONDS, "two days"),
+        (names.ENV_SWEEP_PROOF_SECONDS, "-1"),
+        (names.ENV_SWEEP_PROOF_SECONDS, "172801"),
+        (names.ENV_LWA_RATE_PER_SECOND, "-5"),
+        (names.ENV_LWA_RATE_PER_SECOND, "unlimited"),
+    ],
+)
+def test_a_sweep_period_proof_window_or_lwa_rate_out_of_range_is_named(variable, raw):
+    assert rejected_variable({**REQUIRED, variable: raw}).variable == variable

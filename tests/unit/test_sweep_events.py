@@ -8,7 +8,17 @@ from __future__ import annotations
 import pytest
 
 from sellertoken.errors import InvalidRequest
-from sellertoken.sweep import PAGE_SIZE, RUN_RECORD_DAYS, Cursor, cursor_payload, parse_event
+from sellertoken.sweep import (
+    FULL,
+    MAX_PROOF_AGE,
+    OPERATOR,
+    PAGE_SIZE,
+    RUN_RECORD_DAYS,
+    SCHEDULED,
+    Cursor,
+    cursor_payload,
+    parse_event,
+)
 
 NOW = 1_900_000_000.0
 
@@ -22,9 +32,11 @@ def cursor(**changes: object) -> dict:
         "offset": 0,
         "invocations": 2,
         "counts": {"healthy": 3, "failing": 1},
+        "kind": SCHEDULED,
+        "proven_since": NOW - 600 - 3600,
     }
     valid.update(changes)
-    return {"sweep_cursor": {k: v for k, v in valid.items() if v is not None or k == "next_token"}}
+    return {"sweep_cursor": {k: v for k, v in valid.items() if v is not None or k in ("next_token", "proven_since")}}
 
 
 def without(field: str) -> dict:
@@ -72,10 +84,22 @@ MALFORMED = [
     ("counts a string value", cursor(counts={"healthy": "3"}), "sweep_cursor.counts"),
     ("counts a boolean value", cursor(counts={"healthy": True}), "sweep_cursor.counts"),
     ("counts huge", cursor(counts={"healthy": 10**40}), "sweep_cursor.counts"),
+    ("kind unknown", cursor(kind="weekly"), "sweep_cursor.kind"),
+    ("kind a number", cursor(kind=1), "sweep_cursor.kind"),
+    ("proven_since a string", cursor(proven_since="an hour ago"), "sweep_cursor.proven_since"),
+    ("proven_since a boolean", cursor(proven_since=True), "sweep_cursor.proven_since"),
+    ("proven_since after the run started", cursor(proven_since=NOW + 3600), "sweep_cursor.proven_since"),
+    (
+        "proven_since older than any window allows",
+        cursor(proven_since=NOW - 600 - MAX_PROOF_AGE - 1),
+        "sweep_cursor.proven_since",
+    ),
+    ("proven_since on a full run", cursor(kind=FULL), "sweep_cursor.proven_since"),
     ("operator run_id a number", {"run_id": 5}, "run_id"),
     ("operator run_id with markup", {"run_id": "<b>x</b>"}, "run_id"),
     ("operator run_id too long", {"run_id": "r" * 129}, "run_id"),
     ("operator start with an unknown field", {"run_id": "ok", "offset": -3}, "offset"),
+    ("operator start with full not a boolean", {"run_id": "ok", "full": "yes"}, "full"),
     ("scheduled event with a malformed id", {"source": "aws.events", "id": "a b"}, "id"),
     ("not an object", ["run"], "JSON object"),
 ]
@@ -105,6 +129,37 @@ def test_the_cursor_the_sweep_sends_comes_back_unchanged():
     sent = Cursor("run-7", NOW - 60, "token/with+chars==", 42, 3, {"healthy": 40, "revoked": 2})
 
     assert parse_event(cursor_payload(sent), now=NOW) == sent
+
+
+def test_a_cursor_with_the_runs_proof_threshold_comes_back_unchanged():
+    sent = Cursor("run-7", NOW - 60, None, 0, 2, {"proven": 5}, OPERATOR, NOW - 7200.5)
+
+    assert parse_event(cursor_payload(sent), now=NOW) == sent
+
+
+def test_a_continuation_sent_before_runs_had_a_kind_goes_on_refreshing_every_grant():
+    legacy = cursor()
+    del legacy["sweep_cursor"]["kind"], legacy["sweep_cursor"]["proven_since"]
+
+    parsed = parse_event(legacy, now=NOW)
+
+    assert (parsed.kind, parsed.proven_since) == (FULL, None)
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        ({"run_id": "cli-1"}, OPERATOR),
+        ({"run_id": "cli-1", "full": False}, OPERATOR),
+        ({"run_id": "cli-1", "full": True}, FULL),
+        ({"full": True}, FULL),
+        ({"source": "aws.events", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718"}, SCHEDULED),
+    ],
+)
+def test_what_started_a_run_decides_its_kind(event, kind):
+    parsed = parse_event(event, now=NOW)
+
+    assert (parsed.kind, parsed.proven_since) == (kind, None)  # the run's first invocation sets the threshold
 
 
 def test_a_first_page_cursor_with_no_next_token_is_accepted():
