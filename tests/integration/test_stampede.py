@@ -5,8 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +14,11 @@ from devstack.seed import function_environment, seed
 from sellertoken import grants, names
 from tests.integration.conftest import APP, REDIRECT_URI
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, THREADS = 4, 25
 
 
 def container(env: dict[str, str], seller: str, start, results) -> None:
     """One Lambda container: its own memory cache, 25 concurrent invocations."""
-    sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
     os.environ.update(env)
     import threading
 
