@@ -17,7 +17,7 @@ from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.awsserver import LocalAwsServer, SerializedServices
 from devstack.seed import function_environment, seed
-from sellertoken import names
+from sellertoken import names, timestamps
 
 HOST = "127.0.0.1"
 REDIRECT_URI = "https://broker.bench.test/callback"
@@ -196,7 +196,7 @@ def _save_grants(pairs: list[tuple[str, str]], region: str, threads: int) -> lis
     def one(pair: tuple[str, str]) -> str:
         seller, code = pair
         refresh_token = lwa.exchange_code(code, REDIRECT_URI).refresh_token
-        grant = grants.Grant(seller, region, "seller", refresh_token, client_id, grants.now_iso())
+        grant = grants.Grant(seller, region, "seller", refresh_token, client_id, timestamps.now_iso())
         grants.save(config.prefix, config.kms_key_id, grant)
         return refresh_token
 

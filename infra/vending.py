@@ -16,7 +16,7 @@ from infra.settings import Settings
 from infra.storage import Storage
 from sellertoken import names
 
-ALIAS_NAME = "live"
+ALIAS_NAME = names.LIVE_ALIAS
 # Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant; stores a new
 # refresh token should LWA ever return one (grants.replace_refresh_token).
 GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "PutSecretValue")

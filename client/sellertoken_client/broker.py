@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sellertoken_client import names
 from sellertoken_client.errors import BrokerError, InvalidRequest, from_function_error
 
-DEFAULT_FUNCTION = "sellertoken-vend"
+DEFAULT_FUNCTION = names.function_name("vend")
 ENV_FUNCTION = "SELLERTOKEN_VEND_FUNCTION"
 DEFAULT_ENDPOINTS_FILE = Path(".devstack") / "endpoints.json"
 CACHE_FLOOR_SECONDS = 60  # never serve a cached token with less than a minute left (the SDKs' skew)

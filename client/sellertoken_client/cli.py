@@ -45,10 +45,10 @@ from sellertoken_client.broker import (
 )
 from sellertoken_client.errors import SellerTokenError
 
-DEFAULT_SWEEP_FUNCTION = "sellertoken-sweep"
+DEFAULT_SWEEP_FUNCTION = names.function_name("sweep")
 SWEEP_WAIT_SECONDS = 20 * 60
 
-REGIONS = ("na", "eu", "fe")
+REGIONS = names.REGION_CODES
 EXIT_FAILURE = 1  # BrokerError: anything not listed below
 EXIT_USAGE = 2  # bad arguments (argparse) or no local stack to talk to
 # One per errorType of the vend contract (lambdas/sellertoken/errors.py; tests/unit/test_contract.py).

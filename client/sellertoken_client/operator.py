@@ -24,7 +24,7 @@ from sellertoken_client import names
 from sellertoken_client.broker import checked_selling_partner_id
 from sellertoken_client.errors import BrokerError, from_function_error
 
-REAUTHORIZE_AFTER = timedelta(days=365)
+REAUTHORIZE_AFTER = timedelta(days=names.REAUTHORIZE_AFTER_DAYS)
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Deployment:
     table: str
     sweep_function: str
     session: Any  # boto3 Session
-    ops_function: str = names.ops_function_name()
-    rotation_function: str = names.rotation_function_name()
+    ops_function: str = names.function_name("ops")
+    rotation_function: str = names.function_name("rotation")
     aws_endpoint: str | None = None
     lambda_endpoint: str | None = None
     events_queue_url: str | None = None
@@ -50,8 +50,8 @@ class Deployment:
             prefix=names.DEFAULT_PREFIX,
             table=endpoints["table"],
             sweep_function=endpoints["functions"]["sweep"],
-            ops_function=endpoints["functions"].get("ops", names.ops_function_name()),
-            rotation_function=endpoints["functions"].get("rotation", names.rotation_function_name()),
+            ops_function=endpoints["functions"].get("ops", names.function_name("ops")),
+            rotation_function=endpoints["functions"].get("rotation", names.function_name("rotation")),
             session=session,
             aws_endpoint=endpoints["aws"],
             lambda_endpoint=endpoints["lambda"],
@@ -69,8 +69,8 @@ class Deployment:
             table=env[names.ENV_TABLE_NAME],
             sweep_function=sweep_function,
             session=session,
-            ops_function=names.ops_function_name(prefix),
-            rotation_function=names.rotation_function_name(prefix),
+            ops_function=names.function_name("ops", prefix),
+            rotation_function=names.function_name("rotation", prefix),
         )
 
     def client(self, service: str) -> Any:
@@ -242,4 +242,4 @@ def _plus_year(iso: str) -> str:
     if not iso:
         return ""
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + REAUTHORIZE_AFTER
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(names.ISO_UTC_FORMAT)

@@ -10,15 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
 from sellertoken.errors import GrantNotFound, InvalidRequest, from_aws
 from sellertoken.observability import logger
-
-REAUTHORIZE_AFTER = timedelta(days=365)
+from sellertoken.timestamps import iso_utc, now_iso, reauthorize_by
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,7 +40,7 @@ class Grant:
 
     @property
     def reauthorize_by(self) -> str:
-        return iso_utc(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
+        return iso_utc(reauthorize_by(self.authorized_at))
 
     def public_fields(self) -> dict[str, str]:
         """What may be shown or announced about the grant: everything but its token and client id."""
@@ -74,10 +72,6 @@ class SaveOutcome:
     created: bool
     previous_status: str | None  # None when the secret is new
     version_id: str = ""
-
-
-def now_iso() -> str:
-    return iso_utc(datetime.now(UTC))
 
 
 def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
@@ -348,10 +342,3 @@ def _active_tags(grant: Grant) -> dict[str, str]:
 
 def _tags(described: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in described.get("Tags", [])}
-
-
-def iso_utc(moment: datetime | float) -> str:
-    """ISO 8601 UTC to the second, the one timestamp format of values, tags, events and answers."""
-    if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sellertoken import appcreds, aws, events, grants, names
+from sellertoken import appcreds, aws, events, grants, names, timestamps
 from sellertoken.config import Config
 from sellertoken.observability import count, logger
 from sellertoken.revocations import FeedUnavailable, RevocationFeed
@@ -16,7 +16,7 @@ def flag_revoked(config: Config, grant: grants.Grant, reason: str, *, detected_b
     announce it and count it. Only LWA invalid_grant (or an operator) may lead here."""
     if grant.status == names.STATUS_REVOKED:
         return
-    revoked_at = grants.now_iso()
+    revoked_at = timestamps.now_iso()
     # The tag first: a container that drops its token after reading the feed must find the grant revoked.
     grants.mark_revoked(config.prefix, grant.region, grant.selling_partner_id, reason, at=revoked_at)
     forget_tokens(config, grant.region, grant.selling_partner_id)
@@ -65,7 +65,7 @@ def mark_unauthorized(config: Config, grant: grants.Grant, *, detected_by: str) 
     """Give the grant the health an operator sees (`grants list/show`): LWA refuses its refresh token for this
     application (unauthorized_client) while accepting the application. Not a revocation: nothing is flagged,
     no token is dropped, no event claims the seller left; a consent replaces it, a healthy refresh clears it."""
-    now = grants.now_iso()
+    now = timestamps.now_iso()
     aws.client("dynamodb").update_item(
         TableName=config.table_name,
         Key={names.TABLE_PARTITION_KEY: {"S": f"health#{grant.region}#{grant.selling_partner_id}"}},

@@ -32,12 +32,11 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sellertoken import appcreds, aws, deadline, events, grants, names
+from sellertoken import appcreds, aws, deadline, events, grants, names, timestamps
 from sellertoken.budget import LwaBudgetExhausted
 from sellertoken.config import Config
 from sellertoken.errors import (
@@ -333,7 +332,7 @@ class Sweep:
             self._transient_streak += 1
             if self._transient_streak >= OUTAGE_THRESHOLD and not self._abort:
                 self._abort = "upstream_unavailable"
-        now = grants.iso_utc(self.now())
+        now = timestamps.iso_utc(self.now())
         try:
             aws.client("dynamodb").update_item(
                 TableName=self.config.table_name,
@@ -388,7 +387,7 @@ class Sweep:
         authorized_at = listed.tags.get(names.TAG_AUTHORIZED_AT)
         if not authorized_at:
             return
-        deadline = datetime.fromisoformat(authorized_at.replace("Z", "+00:00")) + grants.REAUTHORIZE_AFTER
+        deadline = timestamps.reauthorize_by(authorized_at)
         days_left = (deadline.timestamp() - self.now()) / 86400
         due = [d for d in names.REAUTH_REMINDER_DAYS if days_left <= d]
         if not due:
@@ -403,7 +402,7 @@ class Sweep:
             {
                 "selling_partner_id": listed.selling_partner_id,
                 "region": listed.region,
-                "reauthorize_by": grants.iso_utc(deadline.timestamp()),
+                "reauthorize_by": timestamps.iso_utc(deadline.timestamp()),
                 "days_left": max(0, math.ceil(days_left)),
                 "reminder": threshold,
             },
@@ -453,9 +452,9 @@ class Sweep:
         item = {
             names.TABLE_PARTITION_KEY: {"S": f"sweep#run#{cursor.run_id}"},
             "counts": {"S": _json(cursor.counts)},
-            "started_at": {"S": grants.iso_utc(cursor.started_at)},
+            "started_at": {"S": timestamps.iso_utc(cursor.started_at)},
             "done": {"BOOL": done},
-            "updated_at": {"S": grants.iso_utc(self.now())},
+            "updated_at": {"S": timestamps.iso_utc(self.now())},
             names.TABLE_TTL_ATTRIBUTE: {"N": str(int(self.now() + RUN_RECORD_DAYS * 86400))},
         }
         # The oldest refresh every grant checked by this run was proven by (a full run: its start), which

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from sp_api.api import Orders, Sellers
 from spapi import OrdersV0Api, SellersApi
 
+from sellertoken import names
 from sellertoken_client import (
     AppCredentialsRejected,
     BrokerError,
@@ -34,7 +35,7 @@ from tests.e2e.flows import ANSWER_KEYS, authorize_over_http, new_seller
 
 pytestmark = pytest.mark.e2e
 
-VEND = "sellertoken-vend"
+VEND = names.function_name("vend")
 VEND_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{VEND}"
 ORDERS_RESOURCE = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}
 US = "ATVPDKIKX0DER"
@@ -109,9 +110,9 @@ def test_endpoints_name_the_lambda_endpoint_and_the_vend_function(stack):
     assert stack.endpoints["lambda"].startswith("http://127.0.0.1:")
     assert stack.endpoints["functions"] == {
         "vend": VEND,
-        "sweep": "sellertoken-sweep",
-        "ops": "sellertoken-ops",
-        "rotation": "sellertoken-rotation",
+        "sweep": names.function_name("sweep"),
+        "ops": names.function_name("ops"),
+        "rotation": names.function_name("rotation"),
     }
 
 

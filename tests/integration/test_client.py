@@ -18,10 +18,11 @@ from botocore.exceptions import ClientError
 
 from devstack.lambda_invoke import LocalLambda
 from devstack.lambda_invoke import function_arn as local_arn
+from sellertoken import names
 from sellertoken_client import BrokerError, GrantNotFound, TokenBroker, broker
 from sellertoken_client.errors import from_function_error
 
-VEND = "sellertoken-vend"
+VEND = names.function_name("vend")
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import pytest
 from devstack.amazon import AmazonSimulator
 from devstack.awsserver import LocalAwsServer
 from devstack.seed import function_environment, seed
-from sellertoken import grants, names
+from sellertoken import grants, names, timestamps
 from tests.integration.conftest import APP, REDIRECT_URI
 
 PROCESSES, THREADS = 4, 25
@@ -68,7 +68,7 @@ def test_a_hundred_concurrent_vends_from_four_containers_make_one_lwa_call(serve
     grants.save(
         names.DEFAULT_PREFIX,
         seeded.kms_key_arn,
-        grants.Grant(seller, "na", "seller", refresh_token, APP["client_id"], grants.now_iso()),
+        grants.Grant(seller, "na", "seller", refresh_token, APP["client_id"], timestamps.now_iso()),
     )
     amazon.reset_calls()
     amazon.set_fault("token", latency_ms=100)  # a realistic LWA round trip widens the race

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sellertoken import names as broker
+from sellertoken.regions import REGIONS
 from sellertoken_client import names as client
+from sellertoken_client import sp_api
 
 
 def test_every_name_the_client_copies_equals_the_brokers():
@@ -11,5 +13,12 @@ def test_every_name_the_client_copies_equals_the_brokers():
 
     assert copied and all(getattr(broker, k) == v for k, v in copied.items()), copied
     assert client.grants_prefix("x") == broker.grants_prefix("x")
-    assert client.ops_function_name("x") == broker.function_name("ops", "x")
-    assert client.rotation_function_name("x") == broker.function_name("rotation", "x")
+    for key in broker.FUNCTION_HANDLERS:
+        assert client.function_name(key, "x") == broker.function_name(key, "x")
+
+
+def test_the_sp_api_adapters_region_table_equals_the_brokers():
+    assert set(sp_api.DEFAULT_MARKETPLACES) == set(REGIONS) == set(broker.REGION_CODES)
+    for code, region in REGIONS.items():
+        assert sp_api.DEFAULT_MARKETPLACES[code].name == region.default_marketplace
+        assert sp_api.AWS_REGIONS[code] == region.aws_region
