@@ -17,7 +17,7 @@ from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.awsserver import LocalAwsServer, SerializedServices
 from devstack.seed import function_environment, seed
-from sellertoken import names, timestamps
+from sellertoken import names, table, timestamps
 
 HOST = "127.0.0.1"
 REDIRECT_URI = "https://broker.bench.test/callback"
@@ -140,7 +140,7 @@ class World:
         ddb = clients(self.aws_url)["dynamodb"]
         for page in ddb.get_paginator("scan").paginate(TableName=self.env[names.ENV_TABLE_NAME]):
             for item in page["Items"]:
-                if item[names.TABLE_PARTITION_KEY]["S"].startswith("token#"):
+                if item[names.TABLE_PARTITION_KEY]["S"].startswith(table.TOKEN_PREFIX):
                     return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
         raise LookupError("no token item in the table")
 
@@ -155,7 +155,7 @@ class World:
             item[key]
             for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=key)
             for item in page["Items"]
-            if item[key]["S"].startswith(("token#", "lease#", "lwa#budget#"))
+            if item[key]["S"].startswith((table.TOKEN_PREFIX, table.LEASE_PREFIX, table.BUDGET_PREFIX))
         ]
         for pk in doomed:
             ddb.delete_item(TableName=table, Key={key: pk})

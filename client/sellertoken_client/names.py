@@ -2,7 +2,8 @@
 timestamp format).
 
 A copy, because this package installs without the broker's code; tests/unit/test_client_names.py
-fails the build the moment it differs from lambdas/sellertoken/names.py, where they are defined.
+fails the build the moment it differs from lambdas/sellertoken/names.py and lambdas/sellertoken/table.py
+(the table's keys), where they are defined.
 """
 
 import re
@@ -41,6 +42,17 @@ def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
 
 def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}-{key}"
+
+
+def health_key(region: str, selling_partner_id: str) -> str:
+    return f"health#{region}#{selling_partner_id}"
+
+
+def sweep_run_key(run_id: str) -> str:
+    return f"sweep#run#{run_id}"
+
+
+SWEEP_LATEST_KEY = "sweep#latest"
 
 
 def is_selling_partner_id(value: object) -> bool:

@@ -116,7 +116,7 @@ def grants(deployment: Deployment) -> Iterator[GrantRow]:
 
 
 def latest_sweep(deployment: Deployment) -> dict[str, Any] | None:
-    item = _item(deployment, "sweep#latest")
+    item = _item(deployment, names.SWEEP_LATEST_KEY)
     if item is None:
         return None
     return {"started_at": item["started_at"]["S"], "summary": json.loads(item.get("summary", {}).get("S", "{}"))}
@@ -124,7 +124,7 @@ def latest_sweep(deployment: Deployment) -> dict[str, Any] | None:
 
 def health(deployment: Deployment, region: str, seller: str) -> dict[str, str] | None:
     checked_selling_partner_id(seller)
-    item = _item(deployment, f"health#{region}#{seller}")
+    item = _item(deployment, names.health_key(region, seller))
     if item is None:
         return None
     return {k: next(iter(v.values())) for k, v in item.items() if k != names.TABLE_PARTITION_KEY}
@@ -204,7 +204,7 @@ def start_sweep(deployment: Deployment, *, full: bool = False) -> str:
 
 def sweep_progress(deployment: Deployment, run_id: str) -> tuple[dict[str, int], dict[str, Any] | None]:
     """(counts so far, the summary once the run is done)."""
-    item = _item(deployment, f"sweep#run#{run_id}")
+    item = _item(deployment, names.sweep_run_key(run_id))
     if item is None:
         return {}, None
     counts = json.loads(item.get("counts", {}).get("S", "{}"))
