@@ -54,19 +54,6 @@ class Token:
         """Seconds left now."""
         return int(self.expires_at.timestamp() - time.time())
 
-    def as_answer(self) -> dict[str, Any]:
-        """The vend function's answer (expires_in counted from now)."""
-        return {
-            "access_token": self.access_token,
-            "token_type": "bearer",
-            "kind": self.kind,
-            "expires_at": self.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "expires_in": self.expires_in,
-            "selling_partner_id": self.selling_partner_id,
-            "region": self.region,
-            "endpoint": self.endpoint,
-        }
-
 
 def checked_selling_partner_id(value: object) -> str:
     """The id itself, if it has one of the two forms the broker accepts; else InvalidRequest, before any call."""

@@ -45,18 +45,6 @@ ROTATION_KEY = "app#rotation"
 HEALTH_PREFIX = "health#"
 SWEEP_RUN_PREFIX = "sweep#run#"
 SWEEP_LATEST_KEY = "sweep#latest"
-# Every key the broker writes starts with one of these (the fault matrix checks what each failure leaves).
-KEY_PREFIXES = (
-    STATE_PREFIX,
-    TOKEN_PREFIX,
-    LEASE_PREFIX,
-    REVOCATION_FEED_KEY,
-    BUDGET_PREFIX,
-    ROTATION_KEY,
-    HEALTH_PREFIX,
-    SWEEP_RUN_PREFIX,
-    SWEEP_LATEST_KEY,
-)
 RUN_RECORD_DAYS = 14  # a sweep run's record lives this long (and a continuation may be this old)
 
 

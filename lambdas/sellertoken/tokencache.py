@@ -95,9 +95,6 @@ class MemoryCache:
         """The key's lock: `with cache.lock(key):`, or acquire(timeout=…) and release() on the same object."""
         return KeyLock(self, key)
 
-    def clear(self) -> None:
-        self._tokens.clear()
-
     def _enter(self, key: Hashable) -> _SharedLock:
         with self._guard:
             shared = self._locks.get(key)
