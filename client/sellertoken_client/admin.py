@@ -1,6 +1,6 @@
-"""What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs
-in the broker's table, the sweep function, the ops function (restore, revoke), the rotation function (the
-app's client secret), and (locally) the recorded events.
+"""What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs in the
+broker's table, the sweep function, the ops function (restore, revoke), the rotation function (the app's
+client secret), and (locally) the recorded events. (Named `admin`: `operator` is a standard-library module.)
 
 `Deployment` is where those live: the local stack (from endpoints.json) or a deployed stack, whose
 table and prefix are read from the sweep function's own configuration.
