@@ -17,15 +17,11 @@ from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.awsserver import LocalAwsServer, SerializedServices
 from devstack.seed import function_environment, seed
+from devstack.testapp import REDIRECT_URI, TEST_APP
 from sellertoken import names, table, timestamps
 
 HOST = "127.0.0.1"
-REDIRECT_URI = "https://broker.bench.test/callback"
-APP = {
-    "client_id": "amzn1.application-oa2-client.bench" + "0" * 23,
-    "client_secret": "amzn1.oa2-cs.v1." + "b3nch" * 12,
-    "application_id": "amzn1.sp.solution.bench-app",
-}
+APP = TEST_APP
 # X-Amz-Target prefixes of the JSON-protocol services the broker talks to.
 SERVICES = {
     "DynamoDB_20120810": "dynamodb",

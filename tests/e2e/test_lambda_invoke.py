@@ -31,6 +31,7 @@ from sellertoken_client import (
 )
 from sellertoken_client.sdk import broker_api_client
 from sellertoken_client.sp_api import BROKER_CREDENTIALS, BrokerAccessTokenClient, broker_client
+from tests.clients import InvokeCounter
 from tests.e2e.flows import ANSWER_KEYS, authorize_over_http, new_seller
 
 pytestmark = pytest.mark.e2e
@@ -60,17 +61,6 @@ def invoke(client, function: str, payload: object) -> tuple[dict, object]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=raw)
     return response, json.loads(response["Payload"].read())
-
-
-class InvokeCounter:
-    """Counts Invoke calls a boto3 client makes (botocore's before-call event)."""
-
-    def __init__(self, client) -> None:
-        self.count = 0
-        client.meta.events.register("before-call.lambda.Invoke", self._seen)
-
-    def _seen(self, **_) -> None:
-        self.count += 1
 
 
 # --------------------------------------------------------------------------- fixtures
