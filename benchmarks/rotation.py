@@ -207,7 +207,10 @@ def _sweep() -> dict:
     from devstack.lambda_context import LocalLambdaContext, invoke
     from handlers import sweep
 
-    return invoke(sweep.handler, {"run_id": "during-rotation"}, LocalLambdaContext(names.function_name("sweep"), 900))
+    # A full sweep: every grant is refreshed at LWA during the overlap (a scheduled one would count the vends'
+    # refreshes as its checks and might not ask LWA at all, README "LWA at fleet scale").
+    event = {"run_id": "during-rotation", "full": True}
+    return invoke(sweep.handler, event, LocalLambdaContext(names.function_name("sweep"), 900))
 
 
 def _status(world: World, seller: str) -> str:

@@ -17,10 +17,13 @@ from devstack.amazon.world import World
 
 ROTATION_PATH = "/applications/2023-11-30/clientSecret"
 ROTATION_SCOPE = "sellingpartnerapi::client_credential:rotation"
-# MODELS application_2023-11-30.json: usage plan rate 0.0167 requests per second, burst 1.
+# source(apps.rotation): POST /applications/2023-11-30/clientSecret answers 204 and delivers the new secret
+# to the registered queue; usage plan rate 0.0167 requests per second, burst 1, above it 429 (MODELS
+# application_2023-11-30.json; DOCS rotating-your-apps-lwa-credentials)
 ROTATION_RATE_LIMIT = "0.0167"
 ROTATION_INTERVAL_SECONDS = 60.0
-# MODELS application_2023-11-30.json, the 400 answer's sandbox example.
+# source(apps.not-enrolled): no queue registered for the notices: 400 InvalidInput with this message (MODELS
+# application_2023-11-30.json, the 400 answer's sandbox example)
 NOT_ENROLLED = (
     "Application is not enrolled for rotation notification. "
     "Please update application notification preference in Developer console."
@@ -48,8 +51,9 @@ class Applications:
         record, secret_ok, now = self.world.access_token(request.headers.get("x-amz-access-token", ""))
         if record is None:
             raise Reply(denied(DENIED_INVALID))
-        # A grantless operation: a seller's token, or a grantless token of another scope, is refused like a
-        # missing role (403 with empty details; inferred, no case is documented).
+        # source(apps.grantless): a grantless operation of scope sellingpartnerapi::client_credential:rotation
+        # (MODELS application_2023-11-30.json); inferred(apps.other-tokens): a seller's token, or a grantless
+        # token of another scope, is refused like a missing role (403 with empty details; no case is documented)
         if record.kind != "grantless" or ROTATION_SCOPE not in record.scopes:
             raise Reply(denied(""))
         if not secret_ok:

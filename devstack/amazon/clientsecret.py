@@ -105,6 +105,7 @@ class ClientSecrets:
     def reset(self) -> None:
         with self._lock:
             now = self.clock()
+            # source(secret.lifetime): a client secret lives 180 days (DOCS rotating-your-apps-lwa-credentials)
             self.current = _Secret(self._initial, now, now + LIFETIME_DAYS * DAY)
             self._replaced: list[_Replaced] = []
             self.queue_url: str | None = None
@@ -117,6 +118,8 @@ class ClientSecrets:
 
     def accepts_replaced(self, secret: str) -> bool:
         """A replaced secret still inside its 7-day overlap."""
+        # source(secret.overlap): the replaced secret keeps working 7 days, then LWA answers invalid_client
+        # (SAMPLES auth-lifecycle-management QuickStart "Transition Period"; reference §2)
         with self._lock:
             now = self.clock()
             accepted = any(secrets.compare_digest(r.value, secret) and now < r.valid_until for r in self._replaced)
@@ -125,6 +128,8 @@ class ClientSecrets:
         return accepted
 
     def expired(self) -> bool:
+        # inferred(secret.expired-unrotated): past its 180 days unrotated, LWA still issues tokens and SP-API refuses
+        # the app (reports: models#4489, PipedreamHQ/pipedream#16843; what LWA does then is not documented)
         with self._lock:
             return self.clock() >= self.current.expires_at
 
@@ -160,6 +165,9 @@ class ClientSecrets:
     def _send_due_notices(self) -> list[dict[str, Any]]:
         now = self.clock()
         due = []
+        # source(secret.expiry-notice): APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY 90 days before the end (DOCS
+        # rotating-your-apps-lwa-credentials "notified 90 days before"); inferred(secret.expiry-reminders): the
+        # reminders 60, 30, 15, 7 and 1 days ahead (Amazon describes reminders, not their days)
         for days in EXPIRY_NOTICE_DAYS:  # 90 first: a long jump sends every notice it passed, in order
             at = self.current.expires_at - days * DAY
             if at <= now and days not in self.current.notices_sent and now < self.current.expires_at:
@@ -208,6 +216,9 @@ class ClientSecrets:
     # ------------------------------------------------------------------ delivery
 
     def _notify(self, kind: str, payload: dict[str, Any], *, event_time: float) -> dict[str, Any]:
+        # source(notifications.envelope): the message body is Amazon's notification as is: notificationVersion,
+        # notificationType, payloadVersion, eventTime, payload, notificationMetadata (SAMPLES lwa-rotation
+        # docs/DEPLOYMENT.md section 4; reference §4)
         now = self.clock()
         notification = {
             "notificationVersion": "1.0",
@@ -222,6 +233,8 @@ class ClientSecrets:
                 "notificationId": str(uuid.uuid4()),
             },
         }
+        # inferred(notifications.undelivered): a notice with no queue registered, or refused by it, is lost (Amazon
+        # documents no redelivery); it is counted
         if self.queue_url is None:
             self._count("notifications.undelivered")
             return notification

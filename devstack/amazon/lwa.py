@@ -33,6 +33,8 @@ class RateLimit:
     `server_error` as the simulator's 429 fault answers; `Retry-After` only when asked for (RFC 6585 §4 allows it;
     whether LWA sends one is unknown)."""
 
+    # inferred(lwa.rate-limit): a token bucket over every grant type, 429 with LWA's error body above it, and a
+    # Retry-After only when asked for (Amazon publishes no LWA limit; reference §2 "LWA rate limits")
     def __init__(self, per_second: float, burst: int | None, retry_after: bool, clock: Callable[[], float]) -> None:
         if isinstance(per_second, bool) or not isinstance(per_second, int | float) or not 0 < per_second <= 100_000:
             raise ValueError("per_second must be a number of requests per second above 0")

@@ -14,6 +14,11 @@ UpstreamUnavailable right away instead of at its timeout.
 - A 429 pushes every shard's tat and `paused_until` past LWA's Retry-After (or a back-off doubling from
   0.2 s, as httpclient's retries do): new calls queue behind the pause, and a call that reserved a slot
   inside it finds the pause when it wakes and queues again.
+- A 429 also slows the fleet one step (SLOW_STEP of the rate; the 429s of one burst are one step), and each
+  quiet RECOVER_SECONDS take a step back (additive increase, multiplicative decrease, as TCP does): LWA's
+  limit is not published, and a budget set at or above it would otherwise meet it again and again, since a
+  token bucket drained by one clump of calls never refills while the calls keep coming at its exact rate.
+  Every container learns the step from the item it writes next.
 - A container remembers the latest tat it saw (tat only moves forward): once it knows no slot comes before a
   vend's deadline, it refuses the next ones without a write (`check`, before the vend reads the grant).
 - The table is optional here as it is for the token cache (tokencache.py): when it does not answer, this
@@ -22,6 +27,7 @@ UpstreamUnavailable right away instead of at its timeout.
 
 The items, in one place:
   lwa#budget#{shard}  tat (N), paused_until (N): epoch seconds on the writers' clocks; both only move forward.
+                      slow_level (N), slow_at (N): the steps down the last 429 left, and when.
 One item takes the calls of at most SHARD_RATE per second, each costing one write (two when the budget was
 idle, one read more after a wait): far below the 1,000 write units per second DynamoDB allows one partition
 (developerguide/warm-throughput-scenarios.html; a hot item gets a partition of its own, but never more:
@@ -57,6 +63,10 @@ MAX_PAUSE_SECONDS = 60.0  # a longer Retry-After is cut to this: the callers' de
 _UNAVAILABLE_COOLDOWN = 5.0  # after the table failed, pace this container alone this long (then try it again)
 _RACES = 8  # conditional writes lost to other containers before a shard counts as taken
 _EPSILON = 0.001  # seconds: times travel as 6-decimal numbers; a slot at the pause's end is after it
+SLOW_STEP = 0.9  # after a 429 the fleet calls at this share of its current pace
+RECOVER_SECONDS = 30.0  # each quiet period this long takes one step back towards the configured rate
+MAX_SLOW_LEVEL = 20  # 0.9**20: about an eighth of the rate at the slowest
+_STEP_GAP = 1.0  # 429s closer together than this are one burst: one step
 # "Now" on the timeline every container shares (epoch seconds); tests that make deadline.pause move time
 # instead of sleeping move this with it.
 wall = time.time
@@ -87,12 +97,13 @@ class LwaBudget:
         self.table_name = table_name
         self.rate = rate_per_second
         self.shards = max(1, math.ceil(rate_per_second / SHARD_RATE))
-        self.interval = self.shards / rate_per_second  # between two slots of one shard
+        self.interval = self.shards / rate_per_second  # between two slots of one shard, at the full rate
         self._clock = clock  # None: budget.wall, read at each use
         self._client = client
         self._seen = [0.0] * self.shards  # the latest tat seen per shard: tat never moves back
         self._paused_until = 0.0
         self._local_tat = 0.0  # this container's own pace while the table does not answer
+        self._slow = (0, 0.0)  # (slow_level, slow_at): the latest step down this container saw
         self._down_until = 0.0
         self._lock = threading.Lock()
 
@@ -143,14 +154,20 @@ class LwaBudget:
 
     def pause(self, seconds: float) -> None:
         """LWA answered 429: no container calls it before `seconds` from now."""
-        until = self._now() + min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
+        now = self._now()
+        until = now + min(max(seconds, 0.0), MAX_PAUSE_SECONDS)
         with self._lock:
             self._paused_until = max(self._paused_until, until)
+            _, at = self._slow
+            if now - at >= _STEP_GAP:  # a 429 of a burst this container already stepped for changes nothing
+                self._slow = (min(self._level(now) + 1, MAX_SLOW_LEVEL), now)
+            slow = self._slow
         if not self.available:
             return
         try:
             for shard in range(self.shards):
                 self._push(shard, until)
+                self._step_down(shard, slow)
         except (ClientError, BotoCoreError) as error:
             self._unavailable(error)
 
@@ -186,27 +203,25 @@ class LwaBudget:
 
     def _reserve_on(self, shard: int, now: float, latest: float) -> Slot | None:
         for _ in range(_RACES):
+            interval = self._interval(now)
             try:  # queue behind the calls already reserved, if that is still in time
                 answer = self._update(
                     shard,
                     "SET tat = tat + :i",
                     "tat BETWEEN :now AND :latest",
-                    {":i": _n(self.interval), ":now": _n(now), ":latest": _n(latest)},
-                    ReturnValues="UPDATED_NEW",
+                    {":i": _n(interval), ":now": _n(now), ":latest": _n(latest)},
+                    ReturnValues="ALL_NEW",
                 )
-                tat = self._saw(shard, float(answer["Attributes"]["tat"]["N"]))
-                return Slot(tat - self.interval, shard)
+                tat = self._saw(shard, answer["Attributes"])
+                return Slot(tat - interval, shard)
             except _Taken as taken:
-                if taken.tat is not None and taken.tat > latest:
-                    self._saw(shard, taken.tat)
+                if self._saw(shard, taken.item) > latest:
                     return None
             try:  # nothing reserved ahead: the slot is now
-                self._update(shard, "SET tat = :next", "attribute_not_exists(tat) OR tat < :now", self._start(now))
-                self._saw(shard, now + self.interval)
+                self._take_now(shard, now, "attribute_not_exists(tat) OR tat < :now")
                 return Slot(now, shard)
             except _Taken as taken:
-                if taken.tat is not None and taken.tat > latest:
-                    self._saw(shard, taken.tat)
+                if self._saw(shard, taken.item) > latest:
                     return None
         return None
 
@@ -216,12 +231,10 @@ class LwaBudget:
             if self._seen[shard] > now:
                 continue
             try:
-                self._update(shard, "SET tat = :next", "attribute_not_exists(tat) OR tat <= :now", self._start(now))
-                self._saw(shard, now + self.interval)
+                self._take_now(shard, now, "attribute_not_exists(tat) OR tat <= :now")
                 return Slot(now, shard)
             except _Taken as taken:
-                if taken.tat is not None:
-                    self._saw(shard, taken.tat)
+                self._saw(shard, taken.item)
         soonest = min(self._seen[shard] for shard in shards)
         if soonest > latest:
             count(names.METRIC_LWA_BUDGET_EXHAUSTED)
@@ -230,12 +243,13 @@ class LwaBudget:
 
     def _local_slot(self, now: float, latest: float) -> Slot:
         """Without the table: this container alone at the fleet's rate, behind any pause it knows of."""
+        interval = self._interval(now) / self.shards
         with self._lock:
             at = max(now, self._paused_until, self._local_tat)
             if at > latest:
                 count(names.METRIC_LWA_BUDGET_EXHAUSTED)
                 raise LwaBudgetExhausted("no LWA slot before this invocation's deadline (the budget's table is down)")
-            self._local_tat = at + 1 / self.rate
+            self._local_tat = at + interval
         return Slot(at, -1)
 
     def _paused_over(self, slot: Slot) -> bool:
@@ -250,17 +264,16 @@ class LwaBudget:
                 TableName=self.table_name,
                 Key=_key(slot.shard),
                 ConsistentRead=True,
-                ProjectionExpression="paused_until",
+                ProjectionExpression="paused_until, slow_level, slow_at",
             ).get("Item", {})
         except (ClientError, BotoCoreError) as error:
             self._unavailable(error)
             return False
         except UpstreamUnavailable:
             return False  # no time left for the look (aws.py): the slot is ours, use it
-        paused = float(item["paused_until"]["N"]) if "paused_until" in item else 0.0
+        self._saw(slot.shard, item)
         with self._lock:
-            self._paused_until = max(self._paused_until, paused)
-        return paused > slot.at + _EPSILON
+            return self._paused_until > slot.at + _EPSILON
 
     def _push(self, shard: int, until: float) -> None:
         values = {":until": _n(until)}
@@ -279,6 +292,39 @@ class LwaBudget:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
+    def _step_down(self, shard: int, slow: tuple[int, float]) -> None:
+        """Tell the fleet of this container's step down, unless another container stepped for this burst."""
+        level, at = slow
+        try:
+            self._update(
+                shard,
+                "SET slow_level = :level, slow_at = :at",
+                "attribute_not_exists(slow_at) OR slow_at < :burst",
+                {":level": {"N": str(level)}, ":at": _n(at), ":burst": _n(at - _STEP_GAP)},
+            )
+        except _Taken as taken:
+            self._saw(shard, taken.item)
+
+    def _take_now(self, shard: int, now: float, condition: str) -> None:
+        answer = self._update(
+            shard,
+            "SET tat = :next",
+            condition,
+            {":next": _n(now + self._interval(now)), ":now": _n(now)},
+            ReturnValues="ALL_NEW",
+        )
+        self._saw(shard, answer["Attributes"])
+
+    def _interval(self, now: float) -> float:
+        """Between two slots of one shard, at the pace the fleet's latest 429 left."""
+        with self._lock:
+            return self.interval / SLOW_STEP ** self._level(now)
+
+    def _level(self, now: float) -> int:
+        """The steps down still in force: one fewer for each quiet RECOVER_SECONDS since the last (lock held)."""
+        level, at = self._slow
+        return max(0, level - int((now - at) // RECOVER_SECONDS))
+
     def _update(self, shard: int, expression: str, condition: str, values: dict, **options) -> dict:
         try:
             return self._client.update_item(
@@ -293,8 +339,7 @@ class LwaBudget:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = exc.response.get("Item") or {}
-            raise _Taken(float(item["tat"]["N"]) if "tat" in item else None) from None
+            raise _Taken(exc.response.get("Item") or {}) from None
 
     def _latest(self, now: float) -> float:
         """The last moment a slot is of use: the deadline, less the time the call needs."""
@@ -303,13 +348,16 @@ class LwaBudget:
     def _now(self) -> float:
         return self._clock() if self._clock is not None else wall()
 
-    def _start(self, now: float) -> dict:
-        return {":next": _n(now + self.interval), ":now": _n(now)}
-
-    def _saw(self, shard: int, tat: float) -> float:
+    def _saw(self, shard: int, item: dict) -> float:
+        """Learn what a budget item says (its tat, a pause, a step down); returns the latest tat known."""
         with self._lock:
-            self._seen[shard] = max(self._seen[shard], tat)
-        return tat
+            if "tat" in item:
+                self._seen[shard] = max(self._seen[shard], float(item["tat"]["N"]))
+            if "paused_until" in item:
+                self._paused_until = max(self._paused_until, float(item["paused_until"]["N"]))
+            if "slow_at" in item and float(item["slow_at"]["N"]) > self._slow[1]:
+                self._slow = (int(item.get("slow_level", {"N": "0"})["N"]), float(item["slow_at"]["N"]))
+            return self._seen[shard]
 
     def _unavailable(self, error: Exception) -> None:
         self._down_until = time.monotonic() + _UNAVAILABLE_COOLDOWN
@@ -317,11 +365,11 @@ class LwaBudget:
 
 
 class _Taken(Exception):
-    """The conditional write lost: `tat` is the item's value it met (None: no item yet)."""
+    """The conditional write lost: `item` is what it met ({} when there was no item yet)."""
 
-    def __init__(self, tat: float | None) -> None:
+    def __init__(self, item: dict) -> None:
         super().__init__()
-        self.tat = tat
+        self.item = item
 
 
 def _key(shard: int) -> dict:

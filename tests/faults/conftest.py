@@ -43,7 +43,7 @@ from sellertoken.lwa import LwaClient
 from tests.faults.matrix import AwsFault, Fault
 from tests.integration.conftest import APP, REDIRECT_URI
 
-SWEEP_MARGIN_SECONDS = 2  # what the sweep keeps back from a hanging LWA to record and report
+SWEEP_MARGIN_SECONDS = 4  # what the sweep keeps back from a hanging LWA to record and report (on a loaded machine)
 ORDERS = [{"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}]
 NOTIFICATIONS = "sellingpartnerapi::notifications"
 

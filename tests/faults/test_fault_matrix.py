@@ -71,7 +71,7 @@ def _timeout(faults: tuple[Fault, ...], entry: str) -> float:
     moves the deadline clock), so that it costs the test little."""
     if not any(fault.amazon.get("hang") and fault.dependency in (LWA, SP_API) for fault in faults):
         return 30.0
-    return SWEEP_MARGIN_SECONDS + 3.0 if entry == "sweep" else 3.5
+    return SWEEP_MARGIN_SECONDS + 3.0 if entry == "sweep" else 5.0
 
 
 def _run(cell: Cell, faults: tuple[Fault, ...], entry: str, timeout: float) -> str:

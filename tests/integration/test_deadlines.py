@@ -149,9 +149,9 @@ def test_concurrent_cold_vends_while_secrets_manager_is_slow_answer_in_time(stac
     slow = AwsFault("secrets-manager", latency=0.8)
 
     # When many cold vends for the seller arrive at once, each in its own container (with time for the
-    # three Secrets Manager calls of a cold vend: 5 s)
+    # three Secrets Manager calls of a cold vend, and the table's calls on a loaded machine: 6 s)
     with faults.injected(slow):
-        outcomes = invoke_all(containers(calls), calls, {"selling_partner_id": seller, "region": "na"}, timeout=5.0)
+        outcomes = invoke_all(containers(calls), calls, {"selling_partner_id": seller, "region": "na"}, timeout=6.0)
 
     # Then every answer is a token or a documented errorType, none Lambda's timeout, and some got a token
     assert set(outcomes) <= {"token"} | DOCUMENTED, Counter(outcomes)

@@ -173,6 +173,50 @@ def test_lwa_answering_429_to_every_attempt_ends_in_upstream_unavailable(contain
     assert [round(b - a, 2) for a, b in itertools.pairwise(calls)] == [0.2, 0.4, 0.8]
 
 
+def spacing(member: LwaBudget, clock: FakeClock, gaps: int) -> list[float]:
+    """`gaps` gaps between consecutive slots this container takes, after its first gap: the first slot's write
+    is where a container learns the fleet's pace from the table, and the gap after it was set by that write."""
+    slots = []
+    for _ in range(gaps + 2):
+        member.acquire()
+        slots.append(clock.now)
+    return [round(b - a, 3) for a, b in itertools.pairwise(slots[1:])]
+
+
+def test_after_a_429_every_container_slows_to_a_step_below_the_rate_and_recovers_when_lwa_stays_quiet(container, clock):
+    # Given two containers at 10 calls per second, one of which LWA throttled once (no Retry-After)
+    throttled, other = container(10), container(10)
+    throttled.pause(0.2)
+    clock.now += 1
+
+    # When the other takes slots at once, and again after a quiet recovery period
+    slowed = spacing(other, clock, 3)
+    clock.now += budget.RECOVER_SECONDS
+    recovered = spacing(other, clock, 3)
+
+    # Then it spaced its calls one step slower (the fleet learned it from the table), then at the rate again
+    assert slowed == [round(0.1 / budget.SLOW_STEP, 3)] * 3
+    assert recovered == [0.1] * 3
+
+
+def test_429s_in_one_burst_slow_the_fleet_one_step_and_a_later_one_another(container, clock):
+    # Given a container at 10 calls per second
+    member = container(10)
+
+    # When LWA throttles three calls within one second, and then once more two seconds later
+    for _ in range(3):
+        member.pause(0.2)
+    burst = spacing(container(10), clock, 1)
+    clock.now += 2
+    member.pause(0.2)
+    clock.now += 1
+    again = spacing(container(10), clock, 1)
+
+    # Then the burst was one step down, the later 429 a second one
+    assert burst == [round(0.1 / budget.SLOW_STEP, 3)]
+    assert again == [round(0.1 / budget.SLOW_STEP**2, 3)]
+
+
 def test_without_the_table_a_container_goes_on_alone_at_the_fleets_rate(aws, clock):
     from sellertoken import aws as clients
 

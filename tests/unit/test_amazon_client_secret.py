@@ -230,3 +230,11 @@ def test_reset_brings_back_the_first_secret_real_time_and_no_queue(sim, queue):
 
     assert sim.client_secret == CLIENT_SECRET and abs(sim.now() - datetime.now(UTC).timestamp()) < 5
     assert rotate(sim, rotation_token(sim)).status_code == 400
+
+
+def test_a_notice_with_no_queue_registered_is_lost_and_counted(sim):
+    sim.advance_days(91)
+
+    assert sim.calls().get("notifications.undelivered") == 1
+    assert sim.calls().get("notifications.sent", 0) == 0
+    assert sim.client_secrets.sent == []
