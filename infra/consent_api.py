@@ -18,7 +18,7 @@ from infra.settings import Settings
 from infra.shared import Shared
 from sellertoken import names
 
-ROUTES = ("/authorize", "/login", "/callback")
+ROUTES = names.CONSENT_ROUTES
 # Consent is a human clicking through Seller Central: a few requests a second is generous, and the
 # cap bounds what a flood of forged callbacks can cost.
 THROTTLE = apigwv2.ThrottleSettings(rate_limit=10, burst_limit=20)

@@ -77,6 +77,10 @@ def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}-{key}"
 
 
+# The consent API's routes, all GET (handlers/oauth.py serves them; infra/consent_api.py and the local API
+# Gateway route exactly these to the oauth function).
+CONSENT_ROUTES = ("/authorize", "/login", "/callback")
+
 # The vend function's alias callers invoke (provisioned concurrency lives on it; the local stack accepts it too).
 LIVE_ALIAS = "live"
 
