@@ -124,6 +124,22 @@ class World:
         with self.aws.counter.lock:
             return Counter(self.aws.counter.counts)
 
+    def release(self, group: child.Group, lineup: child.Lineup) -> int:
+        """Let every worker waiting in `lineup` go at once, counting AWS calls from that moment; stops the group
+        if the release fails. Returns the LWA refreshes made before the start (the run's baseline)."""
+        baseline: dict[str, int] = {}
+
+        def reset() -> None:
+            self.reset_aws_calls()
+            baseline["lwa"] = self.lwa_refreshes()
+
+        try:
+            lineup.release(reset)
+        except BaseException:
+            group.stop()
+            raise
+        return baseline["lwa"]
+
     def reset_aws_calls(self) -> None:
         with self.aws.counter.lock:
             self.aws.counter.counts.clear()

@@ -196,18 +196,7 @@ def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
         if code == "ResourceNotFoundException":
             raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
         raise from_aws(exc) from None  # throttling, 5xx: UpstreamUnavailable; denied, KMS: BrokerFault
-    return Grant(
-        selling_partner_id=selling_partner_id,
-        region=region,
-        account_type=value.get("account_type") or tags.get(names.TAG_ACCOUNT_TYPE, "seller"),
-        refresh_token=value.get("refresh_token", ""),
-        client_id=value.get("client_id", ""),
-        authorized_at=value.get("authorized_at") or tags.get(names.TAG_AUTHORIZED_AT, ""),
-        reference=value.get("reference"),
-        status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
-        tags=tags,
-        identity_fingerprint=value.get("identity_fingerprint"),
-    )
+    return _grant(region, selling_partner_id, value, tags, secret={})  # no version: load reads the current one
 
 
 @dataclass(frozen=True)
@@ -303,6 +292,7 @@ def mark_revoked(prefix: str, region: str, selling_partner_id: str, reason: str,
 
 
 def _grant(region: str, selling_partner_id: str, value: dict, tags: dict[str, str], secret: dict) -> Grant:
+    """A grant from its secret's value and tags (a revoked one's value is {}); `secret` names the version read."""
     return Grant(
         selling_partner_id=selling_partner_id,
         region=region,
