@@ -9,7 +9,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: run test lint synth bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt lambdas/pyproject.toml client/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("sellertoken needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

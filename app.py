@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-# infra imports the shared names from lambdas/sellertoken (pytest adds it through pyproject.toml).
-sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk

@@ -8,7 +8,6 @@ import importlib
 import sys
 import time
 
-import benchmarks  # noqa: F401 - puts lambdas/ on sys.path
 from benchmarks import report
 
 GROUPS = {

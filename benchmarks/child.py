@@ -16,8 +16,6 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 
-from benchmarks import LAMBDAS, ROOT
-
 CTX = multiprocessing.get_context("spawn")
 
 
@@ -27,10 +25,7 @@ class ChildFailed(RuntimeError):
 
 def enter(env: dict[str, str]) -> None:
     """Make this process look like a Lambda container of the local stack (call before importing the broker)."""
-    os.environ.update(env)
-    for path in (str(ROOT), str(LAMBDAS)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    os.environ.update(env)  # spawn gives the child the parent's sys.path: the repository and the installed broker
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         os.environ.pop(name, None)
     sys.stdout = open(os.devnull, "w")  # lives as long as the process

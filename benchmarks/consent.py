@@ -125,11 +125,11 @@ def _callback_latencies(count: int, *, reauthorize: bool = False) -> list[float]
 def _cold_start() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from sellertoken import aws, config, lwa
+    from sellertoken import aws, config, httpclient
 
     config.get_config.cache_clear()
     aws.reset()
-    lwa.reset()
+    httpclient.reset()
     parameters.clear_caches()
 
 

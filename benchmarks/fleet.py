@@ -71,22 +71,12 @@ def _plan(grant_count: int, repeats: int, latency: int) -> list[Row]:
                 (contender, granted, shard, grant_count + w, lineup, world.lwa_url) for w, shard in enumerate(shards)
             ]
             group = child.Group(_worker, world.env, args).start()
-            baseline: dict = {}
-
-            def reset(baseline=baseline) -> None:
-                world.reset_aws_calls()
-                baseline["lwa"] = world.lwa_refreshes()
-
-            try:
-                lineup.release(reset)
-            except BaseException:
-                group.stop()
-                raise
+            baseline = world.release(group, lineup)
             workers = group.collect(timeout=1800)
             wall = max(w["end"] for w in workers) - min(w["start"] for w in workers)
             latencies = [s for w in workers for s in w["latencies"]]
             errors = sum(w["errors"] for w in workers)
-            results[contender] = (world.lwa_refreshes() - baseline["lwa"], wall, latencies, errors, world.aws_calls())
+            results[contender] = (world.lwa_refreshes() - baseline, wall, latencies, errors, world.aws_calls())
     requests = len(order)
     broker_lwa, broker_wall = results["broker"][0], results["broker"][1]
     where = f"{grant_count:,} grants x {repeats}, LWA +{latency} ms"

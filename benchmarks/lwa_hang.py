@@ -18,6 +18,7 @@ from benchmarks import child
 from benchmarks.report import Row, Section
 from benchmarks.stats import p50, secs
 from benchmarks.world import World
+from sellertoken import names
 
 NAME = "lwa_hang"
 TITLE = "A7. Concurrent cold vends of one grant while LWA hangs (30 s function timeout)"
@@ -92,7 +93,7 @@ def _invocations(seller: str, layout: str, calls: int, timeout: float) -> list[t
         return deadline.bounded(lambda event, context: vend.answer(event, lambda: vendor))
 
     if layout == "one container":
-        functions = {"sellertoken-vend": vend.handler}
+        functions = {names.function_name("vend"): vend.handler}
     else:
         functions = {f"sellertoken-vend-{i}": container(Vendor(get_config())) for i in range(calls)}
     endpoint = LocalLambda(functions, timeout_seconds=timeout)
@@ -104,7 +105,7 @@ def _invocations(seller: str, layout: str, calls: int, timeout: float) -> list[t
         config=BotoConfig(read_timeout=timeout + 30, retries={"total_max_attempts": 1}, max_pool_connections=calls),
     )
     payload = json.dumps({"selling_partner_id": seller, "region": "na"}).encode()
-    names = list(functions)
+    function_names = list(functions)
     answers: list[tuple[float, str]] = [(0.0, "no answer")] * calls
     barrier = threading.Barrier(calls + 1)
     released: list[float] = []
@@ -112,7 +113,7 @@ def _invocations(seller: str, layout: str, calls: int, timeout: float) -> list[t
     def invoke(i: int) -> None:
         barrier.wait()
         try:
-            answer = client.invoke(FunctionName=names[i % len(names)], Payload=payload)
+            answer = client.invoke(FunctionName=function_names[i % len(function_names)], Payload=payload)
             document = json.loads(answer["Payload"].read())
             outcome = document["errorType"] if answer.get("FunctionError") else "token"
         except Exception as exc:  # noqa: BLE001 - reported as the outcome

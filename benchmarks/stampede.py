@@ -27,19 +27,9 @@ def run(*, quick: bool = False, rounds: int | None = None) -> Section:
         for seller, _ in world.create_grants(rounds):
             lineup = child.Lineup(PROCESSES * THREADS)
             group = child.Group(_container, world.env, [(seller, THREADS, lineup)] * PROCESSES).start()
-            baseline: dict = {}
-
-            def reset(baseline=baseline) -> None:
-                world.reset_aws_calls()
-                baseline["lwa"] = world.lwa_refreshes()
-
-            try:
-                lineup.release(reset)
-            except BaseException:
-                group.stop()
-                raise
+            baseline = world.release(group, lineup)
             answers = [a for container in group.collect(timeout=300) for a in container]
-            per_round.append((world.lwa_refreshes() - baseline["lwa"], answers, world.aws_calls()))
+            per_round.append((world.lwa_refreshes() - baseline, answers, world.aws_calls()))
     lwa = [r[0] for r in per_round]
     tokens = [len({a[2] for a in answers if a[2]}) for _, answers, _ in per_round]
     errors = Counter(a[3] for _, answers, _ in per_round for a in answers if a[3])

@@ -14,6 +14,7 @@ from benchmarks import child
 from benchmarks.report import Row, Section
 from benchmarks.stats import p50, p99, spread, us
 from benchmarks.world import World
+from sellertoken import names
 
 NAME = "vend_memory"
 TITLE = "A1. Vend served from memory, in-process"
@@ -80,7 +81,7 @@ def _measure(seller: str, calls: int, warmup: int) -> dict:
     from sellertoken.observability import metrics
     from sellertoken.vending import parse_request
 
-    context = LocalLambdaContext("sellertoken-vend")
+    context = LocalLambdaContext(names.function_name("vend"))
     event = {"selling_partner_id": seller, "region": "na"}
     handler = vend_module.handler
     handler(event, context)  # the one cold vend: memory ← shared cache ← LWA

@@ -118,7 +118,8 @@ def _measure(shared_seller: str, cold: list[tuple[str, str]], shared_n: int) -> 
     from sellertoken import appcreds, aws, httpclient, names
     from sellertoken.config import get_config
     from sellertoken.observability import metrics
-    from sellertoken.tokencache import SHARED_CACHE_BOTO_CONFIG, SharedCache
+    from sellertoken.table import lease_key, token_key
+    from sellertoken.tokencache import SHARED_CACHE_BOTO_CONFIG, access_key
     from sellertoken.vending import Vendor, parse_request
 
     config = get_config()
@@ -154,9 +155,9 @@ def _measure(shared_seller: str, cold: list[tuple[str, str]], shared_n: int) -> 
     table, pk, ttl = config.table_name, names.TABLE_PARTITION_KEY, names.TABLE_TTL_ATTRIBUTE
     shared_request = parse_request({"selling_partner_id": shared_seller, "region": "na"})
     Vendor(config).vend(shared_request)  # fills the shared cache
-    hit_key = "token#" + SharedCache.item_key((creds.client_id, "na", shared_seller, "access"))
+    hit_key = token_key(access_key(creds.client_id, "na", shared_seller))
     if "Item" not in ddb.get_item(TableName=table, Key={pk: {"S": hit_key}}, ConsistentRead=True):
-        raise RuntimeError("the shared-cache key moved: update the raw GetItem of this benchmark")
+        raise RuntimeError("no token item where table.token_key says: the raw GetItem would miss")
 
     raw: dict[str, list[float]] = {k: [] for k in dict.fromkeys(SHARED_RAW + COLD_RAW)}
     sequences: dict[str, set[tuple[str, ...]]] = {"shared_calls": set(), "cold_calls": set()}
@@ -198,7 +199,7 @@ def _measure(shared_seller: str, cold: list[tuple[str, str]], shared_n: int) -> 
     def raw_cold(seller: str, refresh_token: str, keep: bool) -> float:
         """The cold vend's calls alone, in its order; returns their total."""
         name = names.grant_secret_name("na", seller, config.prefix)
-        miss, lease_key, owner = f"token#{uuid.uuid4().hex}", f"lease#{uuid.uuid4().hex}", uuid.uuid4().hex
+        miss, held, owner = token_key(uuid.uuid4().hex), lease_key(uuid.uuid4().hex), uuid.uuid4().hex
         form = {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
@@ -209,14 +210,14 @@ def _measure(shared_seller: str, cold: list[tuple[str, str]], shared_n: int) -> 
         token = {pk: {"S": miss}, "token": {"S": "Atza|" + "x" * 300}, "expires_at": {"N": "1.5"}, ttl: {"N": "1"}}
         steps = {
             "get_miss": lambda: ddb.get_item(TableName=table, Key={pk: {"S": miss}}, ConsistentRead=True),
-            "lease_put": lambda: ddb.put_item(**lease(lease_key, owner)),
+            "lease_put": lambda: ddb.put_item(**lease(held, owner)),
             "describe": lambda: sm.describe_secret(SecretId=name),
             "get_value": lambda: sm.get_secret_value(SecretId=name),
             "lwa": lambda: post(config.lwa_endpoint, data=form, headers=headers, timeout=httpclient.timeout()).json(),
             "token_put": lambda: ddb.put_item(TableName=table, Item=token),
             "lease_delete": lambda: ddb.delete_item(
                 TableName=table,
-                Key={pk: {"S": lease_key}},
+                Key={pk: {"S": held}},
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},

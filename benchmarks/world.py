@@ -17,15 +17,11 @@ from benchmarks import child
 from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.awsserver import LocalAwsServer, SerializedServices
 from devstack.seed import function_environment, seed
-from sellertoken import names
+from devstack.testapp import REDIRECT_URI, TEST_APP
+from sellertoken import names, table, timestamps
 
 HOST = "127.0.0.1"
-REDIRECT_URI = "https://broker.bench.test/callback"
-APP = {
-    "client_id": "amzn1.application-oa2-client.bench" + "0" * 23,
-    "client_secret": "amzn1.oa2-cs.v1." + "b3nch" * 12,
-    "application_id": "amzn1.sp.solution.bench-app",
-}
+APP = TEST_APP
 # X-Amz-Target prefixes of the JSON-protocol services the broker talks to.
 SERVICES = {
     "DynamoDB_20120810": "dynamodb",
@@ -128,6 +124,22 @@ class World:
         with self.aws.counter.lock:
             return Counter(self.aws.counter.counts)
 
+    def release(self, group: child.Group, lineup: child.Lineup) -> int:
+        """Let every worker waiting in `lineup` go at once, counting AWS calls from that moment; stops the group
+        if the release fails. Returns the LWA refreshes made before the start (the run's baseline)."""
+        baseline: dict[str, int] = {}
+
+        def reset() -> None:
+            self.reset_aws_calls()
+            baseline["lwa"] = self.lwa_refreshes()
+
+        try:
+            lineup.release(reset)
+        except BaseException:
+            group.stop()
+            raise
+        return baseline["lwa"]
+
     def reset_aws_calls(self) -> None:
         with self.aws.counter.lock:
             self.aws.counter.counts.clear()
@@ -140,7 +152,7 @@ class World:
         ddb = clients(self.aws_url)["dynamodb"]
         for page in ddb.get_paginator("scan").paginate(TableName=self.env[names.ENV_TABLE_NAME]):
             for item in page["Items"]:
-                if item[names.TABLE_PARTITION_KEY]["S"].startswith("token#"):
+                if item[names.TABLE_PARTITION_KEY]["S"].startswith(table.TOKEN_PREFIX):
                     return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
         raise LookupError("no token item in the table")
 
@@ -155,7 +167,7 @@ class World:
             item[key]
             for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=key)
             for item in page["Items"]
-            if item[key]["S"].startswith(("token#", "lease#", "lwa#budget#"))
+            if item[key]["S"].startswith((table.TOKEN_PREFIX, table.LEASE_PREFIX, table.BUDGET_PREFIX))
         ]
         for pk in doomed:
             ddb.delete_item(TableName=table, Key={key: pk})
@@ -196,7 +208,7 @@ def _save_grants(pairs: list[tuple[str, str]], region: str, threads: int) -> lis
     def one(pair: tuple[str, str]) -> str:
         seller, code = pair
         refresh_token = lwa.exchange_code(code, REDIRECT_URI).refresh_token
-        grant = grants.Grant(seller, region, "seller", refresh_token, client_id, grants.now_iso())
+        grant = grants.Grant(seller, region, "seller", refresh_token, client_id, timestamps.now_iso())
         grants.save(config.prefix, config.kms_key_id, grant)
         return refresh_token
 

@@ -8,11 +8,10 @@ import sys
 import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "lambdas"))
+from devstack.awscalls import record_from_environment
+from devstack.stack import LocalStack
 
-from devstack.awscalls import record_from_environment  # noqa: E402
-from devstack.stack import LocalStack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,10 +54,6 @@ def acting_as(function_name: str) -> Iterator[None]:
         _function.reset(token)
 
 
-def current_function() -> str | None:
-    return _function.get()
-
-
 def resource_names(params: dict[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The resource-naming fields of a request, with configured names replaced by `${VARIABLE}`."""
     environ = os.environ if environ is None else environ

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.loopback import BODY_TIMEOUT_SECONDS, BadFraming, LoopbackServer, read_body, refuse
+from sellertoken import names
 
 Handler = Callable[[object, object], object]
 
@@ -29,7 +30,7 @@ ACCOUNT_ID = "123456789012"  # the account LocalLambdaContext's ARNs name
 REGION = "us-east-1"
 INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<function>[^/]+)/invocations")
 # "$LATEST" and the alias the CDK stack puts in front of the vend function (infra/vending.py ALIAS_NAME).
-QUALIFIERS = frozenset({"$LATEST", "live"})
+QUALIFIERS = frozenset({"$LATEST", names.LIVE_ALIAS})
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request and response limit
 DEFAULT_TIMEOUT_SECONDS = 30.0  # the vend function's timeout in infra/vending.py
 _ARN = re.compile(

@@ -25,7 +25,7 @@ from sellertoken import names
 
 HOST = "127.0.0.1"
 OAUTH_FUNCTION = names.function_name("oauth")
-OAUTH_ROUTES = ("GET /authorize", "GET /login", "GET /callback")
+OAUTH_ROUTES = tuple(f"GET {path}" for path in names.CONSENT_ROUTES)
 # Functions served by the local Lambda Invoke endpoint: key in endpoints.json "functions" -> (name, handler).
 FUNCTIONS = {
     key: (names.function_name(key), names.FUNCTION_HANDLERS[key]) for key in ("vend", "sweep", "ops", "rotation")

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.checks import acknowledge
-from infra.events import Events
 from infra.function import SellerTokenFunction
 from infra.outputs import output
 from infra.settings import Settings
-from infra.storage import Storage
+from infra.shared import Shared
 from sellertoken import names
 
-ROUTES = ("/authorize", "/login", "/callback")
+ROUTES = names.CONSENT_ROUTES
 # Consent is a human clicking through Seller Central: a few requests a second is generous, and the
 # cap bounds what a flood of forged callbacks can cost.
 THROTTLE = apigwv2.ThrottleSettings(rate_limit=10, burst_limit=20)
@@ -57,24 +54,15 @@ TABLE_ACTIONS = ("PutItem",)
 
 
 class ConsentApi(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        code: lambda_.Code,
-        environment: Mapping[str, str],
-        storage: Storage,
-        events: Events,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, shared: Shared) -> None:
         super().__init__(scope, construct_id)
+        settings = shared.settings
         self.api = apigwv2.HttpApi(
             self, "Api", description=f"{settings.prefix} seller consent", create_default_stage=False
         )
         base_url = f"https://{settings.domain_name}" if settings.domain_name else self.api.api_endpoint
         oauth_environment = {
-            **environment,
+            **shared.environment,
             names.ENV_REDIRECT_URI: f"{base_url}/callback",
             names.ENV_APP_IS_DRAFT: "true" if settings.app_is_draft else "false",
         }
@@ -83,7 +71,7 @@ class ConsentApi(Construct):
         self.oauth = SellerTokenFunction(
             self,
             "OAuth",
-            code=code,
+            code=shared.code,
             handler=names.FUNCTION_HANDLERS["oauth"],
             description="Seller consent: /authorize, /login, /callback",
             environment=oauth_environment,
@@ -103,12 +91,12 @@ class ConsentApi(Construct):
             "credentials; /callback is protected by a signed, single-use state bound to a browser "
             "cookie, checked by the function.",
         )
-        storage.grant_grants(self.oauth.role, *GRANT_ACTIONS)
-        storage.grant_read_secret(self.oauth.role, storage.app_secret_arn)
-        storage.grant_read_secret(self.oauth.role, storage.state_key_secret_arn)
-        storage.grant_table(self.oauth.role, *TABLE_ACTIONS)
-        storage.grant_key(self.oauth.role)
-        events.grant_put_events(self.oauth.role)
+        shared.grant_broker_access(
+            self.oauth.role,
+            grant_actions=GRANT_ACTIONS,
+            table_actions=TABLE_ACTIONS,
+            secrets=[shared.storage.state_key_secret_arn],
+        )
 
         output(self, "RedirectUri", f"{base_url}/callback", "OAuth Redirect URI to register in Seller Central")
         output(self, "LoginUri", f"{base_url}/login", "OAuth Login URI to register in Seller Central")

@@ -13,7 +13,7 @@ key policy AWS writes for SQS's own managed key).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as eventbridge
@@ -24,12 +24,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.events import Events
 from infra.function import SellerTokenFunction
 from infra.key import ACCOUNT_KEY_ACTIONS
 from infra.outputs import output
-from infra.settings import Settings
-from infra.storage import Storage
+from infra.shared import Shared
 from sellertoken import names
 
 # The AWS account SP-API sends notifications from (reference §4: SAMPLES QuickStart; DOCS
@@ -53,35 +51,14 @@ TABLE_ACTIONS = ("GetItem", "UpdateItem")
 
 
 class Rotation(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        code: lambda_.Code,
-        environment: Mapping[str, str],
-        storage: Storage,
-        events: Events,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, shared: Shared) -> None:
         super().__init__(scope, construct_id)
+        settings = shared.settings
         self.key = self._key(settings.prefix)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            retention_period=RETENTION,
-            enforce_ssl=True,
-        )
-        self.queue = sqs.Queue(
-            self,
+        self.dead_letters = self._queue("DeadLetters")
+        self.queue = self._queue(
             "Notifications",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            retention_period=RETENTION,
             visibility_timeout=VISIBILITY_TIMEOUT,
-            enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letters, max_receive_count=names.NOTIFICATION_MAX_RECEIVES
             ),
@@ -97,13 +74,13 @@ class Rotation(Construct):
         self.function = SellerTokenFunction(
             self,
             "Rotation",
-            code=code,
+            code=shared.code,
             handler=names.FUNCTION_HANDLERS["rotation"],
             # A fixed name, so that the CLI finds it from the prefix alone.
             function_name=names.function_name("rotation", settings.prefix),
             description="Rotates the LWA client secret: Amazon's notices, an hourly check, operators",
             environment={
-                **environment,
+                **shared.environment,
                 names.ENV_NOTIFICATION_QUEUE_URL: self.queue.queue_url,
                 names.ENV_ROTATE_AFTER_DAYS: str(settings.rotate_after_days),
             },
@@ -114,12 +91,12 @@ class Rotation(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
-                resources=[storage.app_secret_arn],
+                resources=[shared.storage.app_secret_arn],
             )
         )
-        storage.grant_key(role)
-        storage.grant_table(role, *TABLE_ACTIONS)
-        events.grant_put_events(role)
+        shared.storage.grant_key(role)
+        shared.storage.grant_table(role, *TABLE_ACTIONS)
+        shared.events.grant_put_events(role)
         self.function.add_to_policy(
             iam.PolicyStatement(actions=list(CONSUMER_QUEUE_ACTIONS), resources=[self.queue.queue_arn]),
             iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.key.key_arn]),
@@ -147,6 +124,18 @@ class Rotation(Construct):
             "Register in the Developer Console for Application Client Secret Expiry and New Secret",
         )
         output(self, "RotationFunctionName", self.function.function.function_name, "sellertoken app (operators)")
+
+    def _queue(self, construct_id: str, **options: Any) -> sqs.Queue:
+        """A queue under the construct's own key, kept RETENTION, reachable over TLS only."""
+        return sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            retention_period=RETENTION,
+            enforce_ssl=True,
+            **options,
+        )
 
     def _key(self, prefix: str) -> kms.Key:
         account = Stack.of(self)

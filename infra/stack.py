@@ -16,8 +16,9 @@ from infra.operations import Operations
 from infra.outputs import output
 from infra.rotation import Rotation
 from infra.settings import Settings
+from infra.shared import Shared
 from infra.storage import Storage
-from infra.sweep import Sweep
+from infra.sweep import Validation
 from infra.vending import Vending
 from sellertoken import names
 
@@ -39,12 +40,12 @@ class SellerTokenStack(Stack):
             names.ENV_SWEEP_PROOF_SECONDS: str(settings.sweep_proof_hours * 3600),
             names.ENV_LWA_RATE_PER_SECOND: str(settings.lwa_rate_per_second),
         }
-        shared = {"settings": settings, "code": code, "environment": environment, "storage": storage, "events": events}
-        self.consent = ConsentApi(self, "Consent", **shared)
-        self.vending = Vending(self, "Vending", **shared)
-        self.sweep = Sweep(self, "Sweep", **shared)
-        self.operations = Operations(self, "Operations", **shared)
-        self.rotation = Rotation(self, "Rotation", **shared)
+        shared = Shared(settings=settings, code=code, environment=environment, storage=storage, events=events)
+        self.consent = ConsentApi(self, "Consent", shared)
+        self.vending = Vending(self, "Vending", shared)
+        self.sweep = Validation(self, "Sweep", shared)  # the id names the deployed resources: kept
+        self.operations = Operations(self, "Operations", shared)
+        self.rotation = Rotation(self, "Rotation", shared)
         Monitoring(
             self,
             "Monitoring",

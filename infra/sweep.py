@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_events_targets as targets
@@ -11,10 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.events import Events
 from infra.function import SellerTokenFunction
-from infra.settings import Settings
-from infra.storage import Storage
+from infra.shared import Shared
 from sellertoken import names
 
 # ListSecrets already returns each grant's tags, so the sweep needs no DescribeSecret. PutSecretValue:
@@ -30,19 +26,12 @@ TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 RESERVED_CONCURRENCY = 2
 
 
-class Sweep(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        code: lambda_.Code,
-        environment: Mapping[str, str],
-        storage: Storage,
-        events: Events,
-    ) -> None:
+class Validation(Construct):
+    """The sweep function and the schedule that starts it (the domain's run is sellertoken.sweep.Sweep)."""
+
+    def __init__(self, scope: Construct, construct_id: str, shared: Shared) -> None:
         super().__init__(scope, construct_id)
+        settings = shared.settings
         self.period = Duration.hours(settings.sweep_rate_hours)
         # Named explicitly so that the self-invoke permission below can name the function's ARN
         # without referencing the function (which would make the role depend on its own function).
@@ -50,10 +39,10 @@ class Sweep(Construct):
         self.sweep = SellerTokenFunction(
             self,
             "Sweep",
-            code=code,
+            code=shared.code,
             handler=names.FUNCTION_HANDLERS["sweep"],
             description="Checks every grant on a schedule; flags revocations",
-            environment=environment,
+            environment=shared.environment,
             function_name=function_name,
             timeout=Duration.minutes(15),
             # CPU scales with memory: at 256 MB (0.14 vCPU) the checks' ~6 ms of CPU each would cap the
@@ -78,11 +67,7 @@ class Sweep(Construct):
             # returns names and tags only (no secret values); values stay scoped to the grants prefix.
             iam.PolicyStatement(actions=["secretsmanager:ListSecrets"], resources=["*"]),
         )
-        storage.grant_grants(self.sweep.role, *GRANT_ACTIONS)
-        storage.grant_read_secret(self.sweep.role, storage.app_secret_arn)
-        storage.grant_table(self.sweep.role, *TABLE_ACTIONS)
-        storage.grant_key(self.sweep.role)
-        events.grant_put_events(self.sweep.role)
+        shared.grant_broker_access(self.sweep.role, grant_actions=GRANT_ACTIONS, table_actions=TABLE_ACTIONS)
         eventbridge.Rule(
             self,
             "Schedule",

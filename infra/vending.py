@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.events import Events
 from infra.function import SellerTokenFunction
 from infra.outputs import output
-from infra.settings import Settings
-from infra.storage import Storage
+from infra.shared import Shared
 from sellertoken import names
 
-ALIAS_NAME = "live"
+ALIAS_NAME = names.LIVE_ALIAS
 # Reads the grant and its status tags; tags it revoked when LWA answers invalid_grant; stores a new
 # refresh token should LWA ever return one (grants.replace_refresh_token).
 GRANT_ACTIONS = ("GetSecretValue", "DescribeSecret", "TagResource", "PutSecretValue")
@@ -26,27 +22,18 @@ TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 
 
 class Vending(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        code: lambda_.Code,
-        environment: Mapping[str, str],
-        storage: Storage,
-        events: Events,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, shared: Shared) -> None:
         super().__init__(scope, construct_id)
+        settings = shared.settings
         self.vend = SellerTokenFunction(
             self,
             "Vend",
-            code=code,
+            code=shared.code,
             handler=names.FUNCTION_HANDLERS["vend"],
             # A fixed name, so callers and the client library's default (`{prefix}-vend`) find it.
             function_name=names.function_name("vend", settings.prefix),
             description="Vends SP-API access tokens to AWS callers (direct invoke)",
-            environment=environment,
+            environment=shared.environment,
             # More memory buys a faster CPU: a cache hit is then a few milliseconds.
             memory_size=512,
             # Room for one LWA refresh with its retries; callers wait on it.
@@ -61,11 +48,7 @@ class Vending(Construct):
             version=self.vend.function.current_version,
             provisioned_concurrent_executions=settings.vend_provisioned_concurrency or None,
         )
-        storage.grant_grants(self.vend.role, *GRANT_ACTIONS)
-        storage.grant_read_secret(self.vend.role, storage.app_secret_arn)
-        storage.grant_table(self.vend.role, *TABLE_ACTIONS)
-        storage.grant_key(self.vend.role)
-        events.grant_put_events(self.vend.role)
+        shared.grant_broker_access(self.vend.role, grant_actions=GRANT_ACTIONS, table_actions=TABLE_ACTIONS)
         output(self, "VendFunctionArn", self.alias.function_arn, "Invoke this ARN (alias) to get a token")
 
     def grant_vend(self, grantee: iam.IGrantable) -> iam.Grant:

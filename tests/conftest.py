@@ -30,12 +30,12 @@ def _fresh_caches():
     from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
-    from sellertoken import aws, config, lwa
+    from sellertoken import aws, config, httpclient
 
     def clear() -> None:
         config.get_config.cache_clear()
         aws.reset()
-        lwa.reset()
+        httpclient.reset()
         parameters.clear_caches()
         DEFAULT_PROVIDERS.clear()
 

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sellertoken_client import names
 from sellertoken_client.errors import BrokerError, InvalidRequest, from_function_error
 
-DEFAULT_FUNCTION = "sellertoken-vend"
+DEFAULT_FUNCTION = names.function_name("vend")
 ENV_FUNCTION = "SELLERTOKEN_VEND_FUNCTION"
 DEFAULT_ENDPOINTS_FILE = Path(".devstack") / "endpoints.json"
 CACHE_FLOOR_SECONDS = 60  # never serve a cached token with less than a minute left (the SDKs' skew)
@@ -53,19 +53,6 @@ class Token:
     def expires_in(self) -> int:
         """Seconds left now."""
         return int(self.expires_at.timestamp() - time.time())
-
-    def as_answer(self) -> dict[str, Any]:
-        """The vend function's answer (expires_in counted from now)."""
-        return {
-            "access_token": self.access_token,
-            "token_type": "bearer",
-            "kind": self.kind,
-            "expires_at": self.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "expires_in": self.expires_in,
-            "selling_partner_id": self.selling_partner_id,
-            "region": self.region,
-            "endpoint": self.endpoint,
-        }
 
 
 def checked_selling_partner_id(value: object) -> str:

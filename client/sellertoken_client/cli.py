@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sellertoken_client import names, operator
+from sellertoken_client import admin, names
 from sellertoken_client.broker import (
     DEFAULT_ENDPOINTS_FILE,
     DEFAULT_FUNCTION,
@@ -45,10 +45,10 @@ from sellertoken_client.broker import (
 )
 from sellertoken_client.errors import SellerTokenError
 
-DEFAULT_SWEEP_FUNCTION = "sellertoken-sweep"
+DEFAULT_SWEEP_FUNCTION = names.function_name("sweep")
 SWEEP_WAIT_SECONDS = 20 * 60
 
-REGIONS = ("na", "eu", "fe")
+REGIONS = names.REGION_CODES
 EXIT_FAILURE = 1  # BrokerError: anything not listed below
 EXIT_USAGE = 2  # bad arguments (argparse) or no local stack to talk to
 # One per errorType of the vend contract (lambdas/sellertoken/errors.py; tests/unit/test_contract.py).
@@ -234,14 +234,14 @@ def operator_options() -> argparse.ArgumentParser:
     return options
 
 
-def deployment_from(args: argparse.Namespace) -> operator.Deployment:
+def deployment_from(args: argparse.Namespace) -> admin.Deployment:
     if args.deployed:
-        return operator.Deployment.deployed(args.sweep_function, args.aws_region)
+        return admin.Deployment.deployed(args.sweep_function, args.aws_region)
     path = args.endpoints or DEFAULT_ENDPOINTS_FILE
     if not path.is_file():
         raise UsageError(f"no local stack: {path} not found (start it with `make run`, or use --deployed)")
     try:
-        return operator.Deployment.local(path)
+        return admin.Deployment.local(path)
     except (KeyError, ValueError) as error:
         raise UsageError(f"{path}: no {error} in it") from None
 
@@ -273,16 +273,16 @@ def add_grants(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 def run_grants_list(args: argparse.Namespace) -> int:
     deployment = deployment_from(args)
-    sweep = operator.latest_sweep(deployment)
+    sweep = admin.latest_sweep(deployment)
     rows = []
-    for row in operator.grants(deployment):
+    for row in admin.grants(deployment):
         if (args.region and row.region != args.region) or (args.status and row.status != args.status):
             continue
-        record = operator.health(deployment, row.region, row.selling_partner_id) if row.health != "ok" else None
+        record = admin.health(deployment, row.region, row.selling_partner_id) if row.health != "ok" else None
         status = row.status if row.health == "ok" else f"{row.status} ({row.health})"
         rows.append(
             (row.selling_partner_id, row.region, row.account_type, status, row.authorized_at[:10],
-             row.reauthorize_by[:10], operator.last_check(row, sweep, record))
+             row.reauthorize_by[:10], admin.last_check(row, sweep, record))
         )  # fmt: skip
     header = ("SELLER", "REGION", "ACCOUNT", "STATUS", "AUTHORIZED", "REAUTHORIZE BY", "LAST CHECK")
     _table(header, sorted(rows, key=lambda r: (r[1], r[0])))
@@ -293,7 +293,7 @@ def run_grants_list(args: argparse.Namespace) -> int:
 def run_grants_show(args: argparse.Namespace) -> int:
     deployment = deployment_from(args)
     try:
-        detail = operator.grant_detail(deployment, args.region, args.selling_partner_id)
+        detail = admin.grant_detail(deployment, args.region, args.selling_partner_id)
     except deployment.client("secretsmanager").exceptions.ResourceNotFoundException:
         print(f"GrantNotFound: no grant for {args.selling_partner_id} in {args.region}", file=sys.stderr)
         return EXIT_CODES["GrantNotFound"]
@@ -302,7 +302,7 @@ def run_grants_show(args: argparse.Namespace) -> int:
 
 
 def run_grants_operation(args: argparse.Namespace) -> int:
-    answer = operator.run_operation(deployment_from(args), args.operation, args.region, args.selling_partner_id)
+    answer = admin.run_operation(deployment_from(args), args.operation, args.region, args.selling_partner_id)
     print(json.dumps(answer, indent=2, sort_keys=True))
     return 0
 
@@ -321,15 +321,15 @@ def add_sweep(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 def run_sweep(args: argparse.Namespace) -> int:
     deployment = deployment_from(args)
-    total = sum(1 for row in operator.grants(deployment) if row.status == "active")
-    run_id = operator.start_sweep(deployment, full=args.full)
+    total = sum(1 for row in admin.grants(deployment) if row.status == "active")
+    run_id = admin.start_sweep(deployment, full=args.full)
     print(f"sweep {run_id} started ({total} active grant(s))", file=sys.stderr)
     if args.no_wait:
         print(run_id)
         return 0
     deadline = time.monotonic() + SWEEP_WAIT_SECONDS
     while time.monotonic() < deadline:
-        counts, summary = operator.sweep_progress(deployment, run_id)
+        counts, summary = admin.sweep_progress(deployment, run_id)
         _progress_bar(counts, total)
         if summary is not None:
             print(file=sys.stderr)
@@ -348,7 +348,7 @@ def add_events(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 def run_events(args: argparse.Namespace) -> int:
     try:
-        found = operator.recorded_events(deployment_from(args), args.wait)
+        found = admin.recorded_events(deployment_from(args), args.wait)
     except ValueError as error:
         raise UsageError(str(error)) from None
     for event in found:
@@ -377,7 +377,7 @@ def add_app(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run_app_status(args: argparse.Namespace) -> int:
-    answer = operator.app_operation(deployment_from(args), "status")
+    answer = admin.app_operation(deployment_from(args), "status")
     if args.json:
         print(json.dumps(answer, indent=2, sort_keys=True))
         return 0
@@ -408,7 +408,7 @@ def _rotation_line(rotation: dict[str, Any]) -> str:
 
 
 def run_app_rotate(args: argparse.Namespace) -> int:
-    answer = operator.app_operation(deployment_from(args), "rotate")
+    answer = admin.app_operation(deployment_from(args), "rotate")
     print(json.dumps(answer, indent=2, sort_keys=True))
     return 0 if answer.get("outcome") == "requested" else EXIT_FAILURE
 
@@ -419,7 +419,7 @@ def run_app_set_secret(args: argparse.Namespace) -> int:
     fields = {"client_secret": secret}
     if args.expires_at:
         fields["expires_at"] = args.expires_at
-    answer = operator.app_operation(deployment, "set_secret", **fields)
+    answer = admin.app_operation(deployment, "set_secret", **fields)
     print(json.dumps(answer, indent=2, sort_keys=True))
     return 0
 

@@ -26,14 +26,16 @@ from typing import Any, TypeVar
 from sp_api.auth import AccessTokenClient, AccessTokenResponse
 from sp_api.base import Marketplaces
 
+from sellertoken_client import names
 from sellertoken_client.broker import Token, TokenBroker, default_broker
 from sellertoken_client.errors import InvalidRequest
 
 # The library refuses to build a client without LWA credentials; the broker holds the real ones.
 BROKER_CREDENTIALS = {"lwa_app_id": "held-by-sellertoken", "lwa_client_secret": "held-by-sellertoken"}
-# A region's marketplace when none is given (the broker's regions are Amazon's: na, eu, fe).
+# A region's marketplace when none is given, and its AWS region (a marketplace names it): copies of the broker's
+# region table (lambdas/sellertoken/regions.py), guarded by tests/unit/test_client_names.py.
 DEFAULT_MARKETPLACES = {"na": Marketplaces.US, "eu": Marketplaces.DE, "fe": Marketplaces.JP}
-_AWS_REGIONS = {"na": "us-east-1", "eu": "eu-west-1", "fe": "us-west-2"}
+AWS_REGIONS = {"na": "us-east-1", "eu": "eu-west-1", "fe": "us-west-2"}
 
 ClientT = TypeVar("ClientT")
 
@@ -112,9 +114,9 @@ def broker_client(
     """
     if marketplace is None:
         if region not in DEFAULT_MARKETPLACES:
-            raise InvalidRequest("region must be one of na, eu, fe (or give a marketplace)")
+            raise InvalidRequest(f"{names.REGION_RULE} (or give a marketplace)")
         marketplace = DEFAULT_MARKETPLACES[region]
-    elif region is not None and _AWS_REGIONS.get(region) != marketplace.region:
+    elif region is not None and AWS_REGIONS.get(region) != marketplace.region:
         raise InvalidRequest(f"marketplace {marketplace.name} is not in region {region}")
     options.setdefault("credentials", BROKER_CREDENTIALS)
     client = api_class(

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
 from sellertoken.errors import ConfigurationError
+from sellertoken.timestamps import iso_utc_or_none, parse_iso
 
 # Short enough that every function uses a new client secret within minutes of its storing (Amazon keeps the
 # old one working for 7 days); a rejected secret is re-read at once (lwa.py), so nothing waits for this.
@@ -43,10 +44,13 @@ class AppCredentials:
     rotated_at: float | None = None
 
     def __repr__(self) -> str:  # never print a secret
+        previous_until = (
+            iso_utc_or_none(self.previous_client_secret_expires_at) if self.previous_client_secret else None
+        )
         return (
             f"AppCredentials(client_id={self.client_id!r}, application_id={self.application_id!r}, "
-            f"expires_at={_iso(self.client_secret_expires_at)}, "
-            f"previous_until={_iso(self.previous_client_secret_expires_at) if self.previous_client_secret else None})"
+            f"expires_at={iso_utc_or_none(self.client_secret_expires_at)}, "
+            f"previous_until={previous_until})"
         )
 
     def previous_valid(self, now: float) -> bool:
@@ -87,12 +91,12 @@ class AppCredentials:
             "application_id": self.application_id,
         }
         optional = {
-            names.APP_SECRET_EXPIRES_AT: _iso(self.client_secret_expires_at),
+            names.APP_SECRET_EXPIRES_AT: iso_utc_or_none(self.client_secret_expires_at),
             names.APP_PREVIOUS_SECRET: self.previous_client_secret or None,
-            names.APP_PREVIOUS_SECRET_EXPIRES_AT: _iso(self.previous_client_secret_expires_at)
+            names.APP_PREVIOUS_SECRET_EXPIRES_AT: iso_utc_or_none(self.previous_client_secret_expires_at)
             if self.previous_client_secret
             else None,
-            names.APP_SECRET_ROTATED_AT: _iso(self.rotated_at),
+            names.APP_SECRET_ROTATED_AT: iso_utc_or_none(self.rotated_at),
         }
         return {**value, **{k: v for k, v in optional.items() if v is not None}}
 
@@ -205,14 +209,10 @@ def parse_time(value: object) -> float | None:
     if not isinstance(value, str) or not 0 < len(value) <= 40:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_iso(value)
     except ValueError:
         return None
     return moment.timestamp() if moment.tzinfo is not None else None
-
-
-def _iso(moment: float | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _get(name: str, **options: Any) -> Any:

@@ -46,14 +46,14 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sellertoken import deadline, names
+from sellertoken import deadline, names, table
 from sellertoken.errors import UpstreamUnavailable
 from sellertoken.lwa import LwaThrottled
 from sellertoken.observability import count
 
 T = TypeVar("T")
 
-KEY_PREFIX = "lwa#budget#"
+KEY_PREFIX = table.BUDGET_PREFIX
 SHARD_RATE = 200.0  # calls per second one item takes (1-2 writes each, far below an item's ~1,000 WCU/s)
 NEEDED_SECONDS = 1.0  # a slot later than the deadline less this leaves no time for the call itself
 MAX_WAIT_SECONDS = 900.0  # outside an invocation (no deadline) a call queues at most a Lambda's longest run
@@ -373,7 +373,7 @@ class _Taken(Exception):
 
 
 def _key(shard: int) -> dict:
-    return {names.TABLE_PARTITION_KEY: {"S": f"{KEY_PREFIX}{shard}"}}
+    return table.key(table.budget_key(shard))
 
 
 def _n(seconds: float) -> dict:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sellertoken import appcreds, events, grantcheck, grants, names, state
+from sellertoken import appcreds, events, grantcheck, grants, names, state, timestamps
 from sellertoken.config import Config, require_redirect_uri
 from sellertoken.errors import AppCredentialsRejected, InvalidGrant, LwaError, UpstreamUnavailable
 from sellertoken.identity import View
@@ -294,7 +294,7 @@ def _land(
             account_type=claims.account_type,
             refresh_token=token.refresh_token or "",
             client_id=client_id,
-            authorized_at=grants.now_iso(),
+            authorized_at=timestamps.now_iso(),
             # A consent without a reference (Amazon-initiated, via /login) keeps the grant's binding.
             reference=claims.reference or (existing.reference if existing else None),
             identity_fingerprint=seen.new.fingerprint() if isinstance(seen.new, View) else None,
@@ -363,7 +363,7 @@ def _refused(
         "region": claims.region,
         "account_type": claims.account_type,
         "reason": verdict.why,
-        "refused_at": grants.now_iso(),
+        "refused_at": timestamps.now_iso(),
     }
     if claims.reference is not None:
         detail["reference"] = claims.reference

@@ -10,15 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from sellertoken import aws, names
 from sellertoken.errors import GrantNotFound, InvalidRequest, from_aws
 from sellertoken.observability import logger
-
-REAUTHORIZE_AFTER = timedelta(days=365)
+from sellertoken.timestamps import iso_utc, now_iso, reauthorize_by
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,7 +40,7 @@ class Grant:
 
     @property
     def reauthorize_by(self) -> str:
-        return iso_utc(datetime.fromisoformat(self.authorized_at) + REAUTHORIZE_AFTER)
+        return iso_utc(reauthorize_by(self.authorized_at))
 
     def public_fields(self) -> dict[str, str]:
         """What may be shown or announced about the grant: everything but its token and client id."""
@@ -74,10 +72,6 @@ class SaveOutcome:
     created: bool
     previous_status: str | None  # None when the secret is new
     version_id: str = ""
-
-
-def now_iso() -> str:
-    return iso_utc(datetime.now(UTC))
 
 
 def save(prefix: str, kms_key_id: str, grant: Grant) -> SaveOutcome:
@@ -202,18 +196,7 @@ def load(prefix: str, region: str, selling_partner_id: str) -> Grant:
         if code == "ResourceNotFoundException":
             raise GrantNotFound(f"no grant for {selling_partner_id} in {region}") from None
         raise from_aws(exc) from None  # throttling, 5xx: UpstreamUnavailable; denied, KMS: BrokerFault
-    return Grant(
-        selling_partner_id=selling_partner_id,
-        region=region,
-        account_type=value.get("account_type") or tags.get(names.TAG_ACCOUNT_TYPE, "seller"),
-        refresh_token=value.get("refresh_token", ""),
-        client_id=value.get("client_id", ""),
-        authorized_at=value.get("authorized_at") or tags.get(names.TAG_AUTHORIZED_AT, ""),
-        reference=value.get("reference"),
-        status=tags.get(names.TAG_STATUS, names.STATUS_ACTIVE),
-        tags=tags,
-        identity_fingerprint=value.get("identity_fingerprint"),
-    )
+    return _grant(region, selling_partner_id, value, tags, secret={})  # no version: load reads the current one
 
 
 @dataclass(frozen=True)
@@ -309,6 +292,7 @@ def mark_revoked(prefix: str, region: str, selling_partner_id: str, reason: str,
 
 
 def _grant(region: str, selling_partner_id: str, value: dict, tags: dict[str, str], secret: dict) -> Grant:
+    """A grant from its secret's value and tags (a revoked one's value is {}); `secret` names the version read."""
     return Grant(
         selling_partner_id=selling_partner_id,
         region=region,
@@ -348,10 +332,3 @@ def _active_tags(grant: Grant) -> dict[str, str]:
 
 def _tags(described: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in described.get("Tags", [])}
-
-
-def iso_utc(moment: datetime | float) -> str:
-    """ISO 8601 UTC to the second, the one timestamp format of values, tags, events and answers."""
-    if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from sellertoken import appcreds, aws, events, grants, names
+from sellertoken import appcreds, aws, events, grants, names, timestamps
 from sellertoken.config import Config
 from sellertoken.observability import count, logger
 from sellertoken.revocations import FeedUnavailable, RevocationFeed
+from sellertoken.table import GrantHealth
 from sellertoken.tokencache import SHARED_CACHE_BOTO_CONFIG, SharedCache, SharedCacheUnavailable, access_key
 
 
@@ -16,7 +17,7 @@ def flag_revoked(config: Config, grant: grants.Grant, reason: str, *, detected_b
     announce it and count it. Only LWA invalid_grant (or an operator) may lead here."""
     if grant.status == names.STATUS_REVOKED:
         return
-    revoked_at = grants.now_iso()
+    revoked_at = timestamps.now_iso()
     # The tag first: a container that drops its token after reading the feed must find the grant revoked.
     grants.mark_revoked(config.prefix, grant.region, grant.selling_partner_id, reason, at=revoked_at)
     forget_tokens(config, grant.region, grant.selling_partner_id)
@@ -65,17 +66,8 @@ def mark_unauthorized(config: Config, grant: grants.Grant, *, detected_by: str) 
     """Give the grant the health an operator sees (`grants list/show`): LWA refuses its refresh token for this
     application (unauthorized_client) while accepting the application. Not a revocation: nothing is flagged,
     no token is dropped, no event claims the seller left; a consent replaces it, a healthy refresh clears it."""
-    now = grants.now_iso()
-    aws.client("dynamodb").update_item(
-        TableName=config.table_name,
-        Key={names.TABLE_PARTITION_KEY: {"S": f"health#{grant.region}#{grant.selling_partner_id}"}},
-        UpdateExpression="SET last_error = :error, last_attempt = :now, detected_by = :by, "
-        "first_failed_at = if_not_exists(first_failed_at, :now)",
-        ExpressionAttributeValues={
-            ":error": {"S": "unauthorized_client: LWA refuses this grant's refresh token for the application"},
-            ":now": {"S": now},
-            ":by": {"S": detected_by},
-        },
+    GrantHealth(config.table_name).record_unauthorized(
+        grant.region, grant.selling_partner_id, detected_by, timestamps.now_iso()
     )
     if grant.tags.get(names.TAG_HEALTH) != names.HEALTH_UNAUTHORIZED:
         grants.set_tags(

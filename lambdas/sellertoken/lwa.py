@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # requests loads with the first call to LWA (httpclient.sessi
 
 DEFAULT_EXPIRES_IN = 3600
 MAX_TOKEN_BYTES = 2048
-_RETRY_STATUSES = httpclient.RETRY_STATUSES
 _TRANSIENT = ("server_error", "temporarily_unavailable")
 GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 
@@ -66,10 +65,6 @@ class LwaToken:
 
     def __repr__(self) -> str:  # never print a token
         return f"LwaToken(expires_in={self.expires_in})"
-
-
-def reset() -> None:
-    httpclient.reset()
 
 
 class LwaClient:
@@ -166,7 +161,7 @@ def _parse(response: requests.Response, grant_type: str) -> LwaToken:
     status = response.status_code
     if status == 429:
         raise LwaThrottled(_retry_after(response.headers.get("Retry-After")))
-    if status in _RETRY_STATUSES or status >= 500:
+    if status in httpclient.RETRY_STATUSES or status >= 500:
         raise UpstreamUnavailable(f"LWA answered {status} after retries")
     try:
         payload = response.json()

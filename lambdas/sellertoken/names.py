@@ -25,6 +25,15 @@ def is_selling_partner_id(value: object) -> bool:
     return isinstance(value, str) and _SELLING_PARTNER_ID.fullmatch(value) is not None
 
 
+# Amazon's three SP-API regions (regions.py holds each one's hosts and endpoints; the client's CLI offers them).
+REGION_CODES = ("na", "eu", "fe")
+REGION_RULE = f"region must be one of {', '.join(REGION_CODES)}"
+
+# The one timestamp format of values, tags, events, table records and answers: ISO 8601 UTC to the second.
+ISO_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# A seller's authorization must be renewed this many days after its consent (reference §2; timestamps.py).
+REAUTHORIZE_AFTER_DAYS = 365
+
 # Default resource prefix: grant secrets live under f"{PREFIX}/grants/{region}/{seller}".
 DEFAULT_PREFIX = "sellertoken"
 
@@ -66,6 +75,14 @@ def function_name(key: str, prefix: str = DEFAULT_PREFIX) -> str:
     """`{prefix}-{key}`: the deployed name of vend, sweep and ops (callers, the CLI and the sweep itself name
     them), and the name every function has on the local stack."""
     return f"{prefix}-{key}"
+
+
+# The consent API's routes, all GET (handlers/oauth.py serves them; infra/consent_api.py and the local API
+# Gateway route exactly these to the oauth function).
+CONSENT_ROUTES = ("/authorize", "/login", "/callback")
+
+# The vend function's alias callers invoke (provisioned concurrency lives on it; the local stack accepts it too).
+LIVE_ALIAS = "live"
 
 
 # JSON fields of the app credentials secret, filled by the operator after deployment.

@@ -43,7 +43,7 @@ def parse_request(payload: object) -> OpsRequest:
         raise InvalidRequest(names.SELLING_PARTNER_ID_RULE)
     region = payload.get("region")
     if region not in REGIONS:
-        raise InvalidRequest("region must be one of na, eu, fe")
+        raise InvalidRequest(names.REGION_RULE)
     return OpsRequest(operation, seller, region)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sellertoken import names
+from sellertoken import names, table
 from sellertoken.observability import count
 
 # The feed item. Its shape, in one place:
@@ -27,7 +27,7 @@ from sellertoken.observability import count
 #   g#{region}#{seller} (N) = epoch seconds (the writer's clock) from which that grant's earlier tokens are void
 #   floor   (N)  = the same for every grant: entries folded into it when the feed would grow too large
 #   version (N)  = bumped by every write; a pruning write applies only to the version it read
-FEED_KEY = "revocations"
+FEED_KEY = table.REVOCATION_FEED_KEY
 _ENTRY_PREFIX = "g#"
 _FLOOR, _VERSION = "floor", "version"
 
@@ -205,7 +205,7 @@ class RevocationWatch:
 
 
 def _key() -> dict:
-    return {names.TABLE_PARTITION_KEY: {"S": FEED_KEY}}
+    return table.key(FEED_KEY)
 
 
 def _entry_name(region: str, selling_partner_id: str) -> str:

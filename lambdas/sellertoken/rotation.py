@@ -30,7 +30,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from sellertoken import appcreds, applications, deadline, events, grants, names, notices
+from sellertoken import appcreds, applications, deadline, events, names, notices
 from sellertoken.config import Config
 from sellertoken.errors import AppCredentialsRejected, InvalidClient, InvalidRequest, UpstreamUnavailable, echo
 from sellertoken.lwa import LwaClient
@@ -38,6 +38,7 @@ from sellertoken.notices import ExpiryNotice, NewSecretNotice, NoticeRejected
 from sellertoken.observability import count, logger, metrics
 from sellertoken.regions import RegionTable
 from sellertoken.rotationstate import REFUSED, REQUESTED, ROTATED, Record, Store
+from sellertoken.timestamps import iso_utc, iso_utc_or_none
 
 clock: Callable[[], float] = time.time
 
@@ -96,7 +97,7 @@ class Rotator:
         self.store.note_notice(fingerprint, notice.notification_type, clock(), notice.expires_at)
         logger.info(
             "client secret expiry notice",
-            extra={"notification_id": notice.notification_id, "expires_at": grants.iso_utc(notice.expires_at)},
+            extra={"notification_id": notice.notification_id, "expires_at": iso_utc(notice.expires_at)},
         )
         outcome = self._rotate(stored, trigger="expiry_notice", force=False)
         if outcome["outcome"] not in AWAITING:  # a new secret is on the way: nothing to remind of
@@ -138,7 +139,7 @@ class Rotator:
                 logger.error(
                     "Amazon's new client secret has not arrived: check the queue's registration in the Developer "
                     "Console and its dead-letter queue",
-                    extra={"requested_at": grants.iso_utc(record.requested_at)},
+                    extra={"requested_at": iso_utc(record.requested_at)},
                 )
         retry_due = record.state == REFUSED and (record.next_attempt_at or 0) <= now
         if expiry.age_days(now) >= self.config.rotate_after_days or retry_due:
@@ -179,18 +180,18 @@ class Rotator:
                     {
                         "detected_by": "rotation",
                         "client_id": creds.client_id,
-                        "reason": f"the client secret expired at {grants.iso_utc(expiry.at)} without a rotation",
+                        "reason": f"the client secret expired at {iso_utc(expiry.at)} without a rotation",
                         "expiry_known": expiry.known,
                     },
                 )
-                logger.error("the client secret has expired", extra={"expired_at": grants.iso_utc(expiry.at)})
+                logger.error("the client secret has expired", extra={"expired_at": iso_utc(expiry.at)})
             return
         due = [d for d in names.APP_EXPIRING_REMINDER_DAYS if days_left <= d]
         if not due or not self.store.remind(fingerprint, min(due)):
             return
         detail = {
             "client_id": creds.client_id,
-            "expires_at": grants.iso_utc(expiry.at),
+            "expires_at": iso_utc(expiry.at),
             "expiry_known": expiry.known,
             "days_left": max(0, math.ceil(days_left)),
             "reminder": min(due),
@@ -248,30 +249,32 @@ class Rotator:
             "client_id": creds.client_id,
             "application_id": creds.application_id,
             "secret": {
-                "expires_at": grants.iso_utc(expiry.at),
+                "expires_at": iso_utc(expiry.at),
                 "expiry": "known" if expiry.known else "estimated from when it was stored (180 days)",
                 "days_left": math.floor(expiry.days_left(now)),
                 "age_days": math.floor(expiry.age_days(now)),
-                "rotated_at": _iso(creds.rotated_at),
+                "rotated_at": iso_utc_or_none(creds.rotated_at),
                 "rotated_by": record.rotated_by if record.state == ROTATED else None,
                 "rotate_after_days": self.config.rotate_after_days,
             },
             "previous_secret": {
                 "valid": creds.previous_valid(now),
-                "until": _iso(creds.previous_client_secret_expires_at) if creds.previous_client_secret else None,
+                "until": iso_utc_or_none(creds.previous_client_secret_expires_at)
+                if creds.previous_client_secret
+                else None,
             },
             "rotation": {
                 "state": record.state or "not_requested",
-                "last_attempt_at": _iso(record.last_attempt_at),
+                "last_attempt_at": iso_utc_or_none(record.last_attempt_at),
                 "last_result": record.last_result,
                 "attempts": record.attempts,
-                "next_attempt_at": _iso(record.next_attempt_at) if record.state == REFUSED else None,
+                "next_attempt_at": iso_utc_or_none(record.next_attempt_at) if record.state == REFUSED else None,
             },
             "queue": {
                 "url": self.config.notification_queue_url,
                 "registration": _registration(record),
-                "last_expiry_notice_at": _iso(record.last_expiry_notice_at),
-                "last_new_secret_notice_at": _iso(record.last_new_secret_notice_at),
+                "last_expiry_notice_at": iso_utc_or_none(record.last_expiry_notice_at),
+                "last_new_secret_notice_at": iso_utc_or_none(record.last_new_secret_notice_at),
             },
             "unreadable_fields": list(stored.unreadable),
         }
@@ -350,8 +353,8 @@ class Rotator:
             "outcome": "rotated",
             "rotated_by": by,
             "version_id": version,
-            "expires_at": _iso(new.client_secret_expires_at),
-            "previous_valid_until": _iso(new.previous_client_secret_expires_at),
+            "expires_at": iso_utc_or_none(new.client_secret_expires_at),
+            "previous_valid_until": iso_utc_or_none(new.previous_client_secret_expires_at),
         }
 
     def _announce(self, new: appcreds.AppCredentials, *, by: str, notification_id: str | None) -> None:
@@ -361,10 +364,10 @@ class Rotator:
             return
         detail = {
             "client_id": new.client_id,
-            "rotated_at": grants.iso_utc(at),
+            "rotated_at": iso_utc(at),
             "rotated_by": by,
-            "expires_at": _iso(new.client_secret_expires_at),
-            "previous_valid_until": _iso(new.previous_client_secret_expires_at),
+            "expires_at": iso_utc_or_none(new.client_secret_expires_at),
+            "previous_valid_until": iso_utc_or_none(new.previous_client_secret_expires_at),
             "notification_id": notification_id,
         }
         events.publish(self.config.event_bus_name, names.EVENT_APP_CREDENTIALS_ROTATED, detail)
@@ -378,7 +381,8 @@ def _why_not(record: Record, now: float) -> str:
     if record.state == REQUESTED:
         return "Amazon accepted a rotation; its new secret is on the way"
     if record.state == REFUSED:
-        return f"Amazon refused the last rotation ({record.last_result}); next try after {_iso(record.next_attempt_at)}"
+        next_try = iso_utc_or_none(record.next_attempt_at)
+        return f"Amazon refused the last rotation ({record.last_result}); next try after {next_try}"
     return "another invocation is rotating"
 
 
@@ -392,7 +396,3 @@ def _registration(record: Record) -> str:
     if record.last_expiry_notice_at is not None:
         return "expiry notices arrive; no new secret has come yet"
     return "unknown: no notice has arrived yet"
-
-
-def _iso(moment: float | None) -> str | None:
-    return None if moment is None else grants.iso_utc(moment)

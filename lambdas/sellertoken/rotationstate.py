@@ -25,9 +25,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sellertoken import aws, names
+from sellertoken import aws, names, table
 
-KEY = "app#rotation"
+KEY = table.ROTATION_KEY
 REQUESTED, REFUSED, ROTATED = "requested", "refused", "rotated"
 _PER_SECRET = (
     "#state",
@@ -220,7 +220,7 @@ class Store:
 
 
 def _key() -> dict[str, dict[str, str]]:
-    return {names.TABLE_PARTITION_KEY: {"S": KEY}}
+    return table.key(KEY)
 
 
 def _s(value: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from sellertoken import aws, names
+from sellertoken import aws, names, table
 
 STATE_TTL_SECONDS = 600
 # Containers' clocks may differ a little; a state that claims to live longer than that is not ours.
@@ -139,7 +139,7 @@ def consume(table_name: str, claims: StateClaims) -> None:
         aws.client("dynamodb").put_item(
             TableName=table_name,
             Item={
-                names.TABLE_PARTITION_KEY: {"S": f"state#{claims.state_id}"},
+                **table.key(table.state_key(claims.state_id)),
                 names.TABLE_TTL_ATTRIBUTE: {"N": str(claims.expires_at)},
             },
             ConditionExpression="attribute_not_exists(#pk)",

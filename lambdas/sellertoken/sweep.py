@@ -22,7 +22,6 @@ grant every run takes P (+ that time). A grant vended after its token expires is
 from __future__ import annotations
 
 import contextvars
-import json
 import math
 import re
 import threading
@@ -32,12 +31,11 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sellertoken import appcreds, aws, deadline, events, grants, names
+from sellertoken import appcreds, deadline, events, grants, names, timestamps
 from sellertoken.budget import LwaBudgetExhausted
 from sellertoken.config import Config
 from sellertoken.errors import (
@@ -50,13 +48,13 @@ from sellertoken.errors import (
     UpstreamUnavailable,
 )
 from sellertoken.observability import count, logger
+from sellertoken.table import RUN_RECORD_DAYS, GrantHealth, SweepRun, SweepRuns
 from sellertoken.tokencache import SharedCacheUnavailable, access_key
 from sellertoken.vending import Vendor
 
 T = TypeVar("T")
 
 OUTAGE_THRESHOLD = 25  # this many transient failures in a row, none healthy: stop hammering Amazon
-RUN_RECORD_DAYS = 14
 PAGE_SIZE = 100  # grants per ListSecrets page (its maximum MaxResults)
 
 HEALTHY, PROVEN, REVOKED, FAILING = names.SWEEP_CHECKED
@@ -65,13 +63,12 @@ OUTCOMES = frozenset({*names.SWEEP_CHECKED, "inactive", "not_checked", "error"})
 SCHEDULED, OPERATOR, FULL = "scheduled", "operator", "full"
 KINDS = (SCHEDULED, OPERATOR, FULL)
 
-# A run id names the run record's key (`sweep#run#{run_id}`), logs and events: the CLI's `cli-…`, an
+# A run id names the run record's key (table.sweep_run_key), logs and events: the CLI's `cli-…`, an
 # EventBridge event id (a UUID) or a uuid4 hex. No `#`, so that it can never name another record.
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 MAX_NEXT_TOKEN = 4096  # ListSecrets' NextToken is at most 4096 characters
 MAX_COUNT = 10**9  # far above any fleet; keeps an int from JSON inside what DynamoDB and metrics hold
 CLOCK_SKEW_SECONDS = 300
-LATEST_RUN_KEY = "sweep#latest"  # a copy of the latest finished run's record
 CURSOR_FIELDS = ("run_id", "started_at", "next_token", "offset", "invocations", "counts")
 # Added later: a continuation sent before they existed lacks them and goes on refreshing every grant.
 OPTIONAL_CURSOR_FIELDS = ("kind", "proven_since")
@@ -193,6 +190,8 @@ class Sweep:
         self._abort: str | None = None
         self._transient_streak = 0
         self._proven_since: float | None = None
+        self.health = GrantHealth(config.table_name)
+        self.runs = SweepRuns(config.table_name)
 
     def run(self, cursor: Cursor, remaining_seconds: Callable[[], float]) -> Result:
         """Check grants from the cursor on until done, aborted, or out of time (then: "continued")."""
@@ -315,43 +314,26 @@ class Sweep:
         if kind != OPERATOR:
             return own
         try:
-            item = (
-                aws.client("dynamodb")
-                .get_item(TableName=self.config.table_name, Key={names.TABLE_PARTITION_KEY: {"S": LATEST_RUN_KEY}})
-                .get("Item", {})
-            )
+            latest = self.runs.latest()
         except (ClientError, BotoCoreError):
             return own  # the latest run's record is only an allowance: without it, the window alone
-        summary = json.loads(item["summary"]["S"]) if "summary" in item else {}
-        if summary.get("outcome") != "completed" or "proven_since" not in item:
+        if latest is None or (latest.summary or {}).get("outcome") != "completed" or latest.proven_since is None:
             return own
-        latest = float(item["proven_since"]["N"])
-        return min(own, latest) if latest >= own - self.config.sweep_period_seconds else own
+        since = latest.proven_since
+        return min(own, since) if since >= own - self.config.sweep_period_seconds else own
 
     def _record_failure(self, listed: grants.Listed, run_id: str, error: Exception) -> None:
         with self._lock:
             self._transient_streak += 1
             if self._transient_streak >= OUTAGE_THRESHOLD and not self._abort:
                 self._abort = "upstream_unavailable"
-        now = grants.iso_utc(self.now())
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.config.table_name,
-                Key={names.TABLE_PARTITION_KEY: {"S": _health_key(listed)}},
-                UpdateExpression="SET last_error = :error, last_attempt = :now, last_run = :run, "
-                "first_failed_at = if_not_exists(first_failed_at, :now) ADD failing_runs :one",
-                ConditionExpression="attribute_not_exists(last_run) OR last_run <> :run",
-                ExpressionAttributeValues={
-                    ":error": {"S": f"{type(error).__name__}: {error}"[:300]},
-                    ":now": {"S": now},
-                    ":run": {"S": run_id},
-                    ":one": {"N": "1"},
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            # already counted in this run
+        self.health.record_failure(
+            listed.region,
+            listed.selling_partner_id,
+            run_id,
+            f"{type(error).__name__}: {error}",
+            timestamps.iso_utc(self.now()),
+        )
         if listed.tags.get(names.TAG_HEALTH) != names.HEALTH_FAILING:
             grants.set_tags(
                 self.config.prefix, listed.region, listed.selling_partner_id, {names.TAG_HEALTH: names.HEALTH_FAILING}
@@ -366,21 +348,13 @@ class Sweep:
         )
 
     def _recovered(self, listed: grants.Listed) -> None:
-        record = (
-            aws.client("dynamodb")
-            .delete_item(
-                TableName=self.config.table_name,
-                Key={names.TABLE_PARTITION_KEY: {"S": _health_key(listed)}},
-                ReturnValues="ALL_OLD",
-            )
-            .get("Attributes", {})
-        )
+        record = self.health.clear(listed.region, listed.selling_partner_id)
         grants.remove_tags(self.config.prefix, listed.region, listed.selling_partner_id, [names.TAG_HEALTH])
         detail = {
             "selling_partner_id": listed.selling_partner_id,
             "region": listed.region,
-            "failing_runs": int(record.get("failing_runs", {}).get("N", 0)),
-            "failing_since": record.get("first_failed_at", {}).get("S"),
+            "failing_runs": record.failing_runs,
+            "failing_since": record.failing_since,
         }
         events.publish(self.config.event_bus_name, names.EVENT_GRANT_RECOVERED, detail)
 
@@ -388,7 +362,7 @@ class Sweep:
         authorized_at = listed.tags.get(names.TAG_AUTHORIZED_AT)
         if not authorized_at:
             return
-        deadline = datetime.fromisoformat(authorized_at.replace("Z", "+00:00")) + grants.REAUTHORIZE_AFTER
+        deadline = timestamps.reauthorize_by(authorized_at)
         days_left = (deadline.timestamp() - self.now()) / 86400
         due = [d for d in names.REAUTH_REMINDER_DAYS if days_left <= d]
         if not due:
@@ -403,7 +377,7 @@ class Sweep:
             {
                 "selling_partner_id": listed.selling_partner_id,
                 "region": listed.region,
-                "reauthorize_by": grants.iso_utc(deadline.timestamp()),
+                "reauthorize_by": timestamps.iso_utc(deadline.timestamp()),
                 "days_left": max(0, math.ceil(days_left)),
                 "reminder": threshold,
             },
@@ -450,27 +424,20 @@ class Sweep:
 
     def _progress(self, cursor: Cursor, *, done: bool, summary: dict | None = None) -> None:
         """A small run record for operators (the CLI's progress bar and `grants list`'s last check)."""
-        item = {
-            names.TABLE_PARTITION_KEY: {"S": f"sweep#run#{cursor.run_id}"},
-            "counts": {"S": _json(cursor.counts)},
-            "started_at": {"S": grants.iso_utc(cursor.started_at)},
-            "done": {"BOOL": done},
-            "updated_at": {"S": grants.iso_utc(self.now())},
-            names.TABLE_TTL_ATTRIBUTE: {"N": str(int(self.now() + RUN_RECORD_DAYS * 86400))},
-        }
-        # The oldest refresh every grant checked by this run was proven by (a full run: its start), which
-        # an operator's run started soon after may rely on too.
-        proven = cursor.started_at if cursor.kind == FULL else cursor.proven_since
-        if proven is not None:
-            item["proven_since"] = {"N": f"{proven:.3f}"}
-        if summary:
-            item["summary"] = {"S": _json(summary)}
-        ddb = aws.client("dynamodb")
-        ddb.put_item(TableName=self.config.table_name, Item=item)
-        if done:
-            ddb.put_item(
-                TableName=self.config.table_name, Item={**item, names.TABLE_PARTITION_KEY: {"S": LATEST_RUN_KEY}}
+        self.runs.save(
+            SweepRun(
+                run_id=cursor.run_id,
+                counts=cursor.counts,
+                started_at=timestamps.iso_utc(cursor.started_at),
+                done=done,
+                updated_at=timestamps.iso_utc(self.now()),
+                expires_at=int(self.now() + RUN_RECORD_DAYS * 86400),
+                # The oldest refresh every grant checked by this run was proven by (a full run: its start),
+                # which an operator's run started soon after may rely on too.
+                proven_since=cursor.started_at if cursor.kind == FULL else cursor.proven_since,
+                summary=summary,
             )
+        )
 
 
 def parse_event(event: object, now: float | None = None) -> Cursor:
@@ -530,11 +497,3 @@ def _submit(pool: ThreadPoolExecutor, function: Callable[..., T], *args: object)
     Powertools' thread-local log keys, the deadline (deadline.py) or the local stack's note of which function
     runs, follows the work."""
     return pool.submit(contextvars.copy_context().run, function, *args)
-
-
-def _health_key(listed: grants.Listed) -> str:
-    return f"health#{listed.region}#{listed.selling_partner_id}"
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

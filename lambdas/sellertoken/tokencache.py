@@ -5,7 +5,7 @@ expiry. Whoever holds the lease calls LWA; everyone else waits and re-reads. A l
 died simply expires. Tokens are stored as-is: the table is encrypted with the stack's customer
 managed key, and reading it needs kms:Decrypt on that key, which only the broker's roles have.
 
-The shared items, in one place (key = a hash of the cache key, see SharedCache.item_key):
+The shared items (their keys: table.token_key and table.lease_key, a hash of the cache key):
   token#{hash}  token (S), expires_at (N), minted_at (N: when the refresh that made it started), ttl
   lease#{hash}  owner (S), lease_until (N), ttl
 
@@ -18,7 +18,6 @@ by `keep_seconds` (the window).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import uuid
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sellertoken import names
+from sellertoken import names, table
 
 LEASE_SECONDS = 8.0  # longer than one LWA call with its retries' usual time, short if the holder died
 MIN_TTL_FLOOR = 60  # never hand out a token with less than a minute left (the SDKs' skew)
@@ -95,9 +94,6 @@ class MemoryCache:
     def lock(self, key: Hashable) -> KeyLock:
         """The key's lock: `with cache.lock(key):`, or acquire(timeout=…) and release() on the same object."""
         return KeyLock(self, key)
-
-    def clear(self) -> None:
-        self._tokens.clear()
 
     def _enter(self, key: Hashable) -> _SharedLock:
         with self._guard:
@@ -177,10 +173,6 @@ class SharedCache:
         # Which stored tokens this container may serve (the revocation check); a refused one reads as a miss.
         self._admit = admit
 
-    @staticmethod
-    def item_key(key: Hashable) -> str:
-        return hashlib.sha256(repr(key).encode()).hexdigest()
-
     @property
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
@@ -189,7 +181,7 @@ class SharedCache:
         item = self._call(
             "get_item",
             TableName=self.table_name,
-            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+            Key=table.key(table.token_key(key)),
             ConsistentRead=True,
         ).get("Item")
         if not item or "token" not in item:
@@ -207,7 +199,7 @@ class SharedCache:
         item = self._call(
             "get_item",
             TableName=self.table_name,
-            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+            Key=table.key(table.token_key(key)),
             ProjectionExpression="minted_at",
         ).get("Item")
         minted = float(item["minted_at"]["N"]) if item and "minted_at" in item else 0.0
@@ -218,7 +210,7 @@ class SharedCache:
             "put_item",
             TableName=self.table_name,
             Item={
-                names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"},
+                **table.key(table.token_key(key)),
                 "token": {"S": token.access_token},
                 "expires_at": {"N": repr(token.expires_at)},
                 "minted_at": {"N": repr(token.minted_at)},
@@ -232,7 +224,7 @@ class SharedCache:
         self._call(
             "delete_item",
             TableName=self.table_name,
-            Key={names.TABLE_PARTITION_KEY: {"S": f"token#{self.item_key(key)}"}},
+            Key=table.key(table.token_key(key)),
         )
 
     def acquire_lease(self, key: Hashable, seconds: float | None = None) -> str | None:
@@ -246,7 +238,7 @@ class SharedCache:
                 "put_item",
                 TableName=self.table_name,
                 Item={
-                    names.TABLE_PARTITION_KEY: {"S": f"lease#{self.item_key(key)}"},
+                    **table.key(table.lease_key(key)),
                     "owner": {"S": owner},
                     "lease_until": {"N": repr(now + seconds)},
                     names.TABLE_TTL_ATTRIBUTE: {"N": str(int(now + seconds) + 60)},
@@ -265,7 +257,7 @@ class SharedCache:
             self._call(
                 "delete_item",
                 TableName=self.table_name,
-                Key={names.TABLE_PARTITION_KEY: {"S": f"lease#{self.item_key(key)}"}},
+                Key=table.key(table.lease_key(key)),
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},

@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi
+from sellertoken import appcreds, aws, deadline, grants, lifecycle, names, revocations, spapi, timestamps
 from sellertoken.budget import LwaBudget
 from sellertoken.config import Config
 from sellertoken.errors import (
@@ -78,7 +78,7 @@ def parse_request(payload: object) -> VendRequest:
         raise InvalidRequest(f"min_ttl_seconds must be an integer from 0 to {MAX_MIN_TTL}")
     region = payload.get("region")
     if region is not None and (not isinstance(region, str) or region not in REGIONS):
-        raise InvalidRequest("region must be one of na, eu, fe")
+        raise InvalidRequest(names.REGION_RULE)
     scope = payload.get("scope")
     if scope is not None:
         if scope not in GRANTLESS_SCOPES:
@@ -349,7 +349,7 @@ class Vendor:
             "access_token": token.access_token,
             "token_type": "bearer",
             "kind": kind,
-            "expires_at": grants.iso_utc(int(token.expires_at)),
+            "expires_at": timestamps.iso_utc(int(token.expires_at)),
             "expires_in": int(token.expires_at - now),
             "selling_partner_id": request.selling_partner_id,
             "region": request.region,

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from sp_api.api import Orders, Sellers
 from spapi import OrdersV0Api, SellersApi
 
+from sellertoken import names
 from sellertoken_client import (
     AppCredentialsRejected,
     BrokerError,
@@ -30,11 +31,12 @@ from sellertoken_client import (
 )
 from sellertoken_client.sdk import broker_api_client
 from sellertoken_client.sp_api import BROKER_CREDENTIALS, BrokerAccessTokenClient, broker_client
+from tests.clients import InvokeCounter
 from tests.e2e.flows import ANSWER_KEYS, authorize_over_http, new_seller
 
 pytestmark = pytest.mark.e2e
 
-VEND = "sellertoken-vend"
+VEND = names.function_name("vend")
 VEND_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{VEND}"
 ORDERS_RESOURCE = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}
 US = "ATVPDKIKX0DER"
@@ -59,17 +61,6 @@ def invoke(client, function: str, payload: object) -> tuple[dict, object]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=raw)
     return response, json.loads(response["Payload"].read())
-
-
-class InvokeCounter:
-    """Counts Invoke calls a boto3 client makes (botocore's before-call event)."""
-
-    def __init__(self, client) -> None:
-        self.count = 0
-        client.meta.events.register("before-call.lambda.Invoke", self._seen)
-
-    def _seen(self, **_) -> None:
-        self.count += 1
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -109,9 +100,9 @@ def test_endpoints_name_the_lambda_endpoint_and_the_vend_function(stack):
     assert stack.endpoints["lambda"].startswith("http://127.0.0.1:")
     assert stack.endpoints["functions"] == {
         "vend": VEND,
-        "sweep": "sellertoken-sweep",
-        "ops": "sellertoken-ops",
-        "rotation": "sellertoken-rotation",
+        "sweep": names.function_name("sweep"),
+        "ops": names.function_name("ops"),
+        "rotation": names.function_name("rotation"),
     }
 
 

@@ -14,12 +14,13 @@ import pytest
 import requests
 from botocore.config import Config as BotoConfig
 
+from sellertoken import names
 from tests.e2e.flows import authorize_over_http
 
 pytestmark = pytest.mark.e2e
 
 BOUND_SECONDS = 2.0  # what the short_bound_stack fixture configures
-VEND, SWEEP = "sellertoken-vend", "sellertoken-sweep"
+VEND, SWEEP = names.function_name("vend"), names.function_name("sweep")
 
 
 def invoke(client, function: str, payload: dict) -> tuple[dict, dict]:

@@ -38,7 +38,7 @@ from devstack.amazon import AmazonSimulator, new_selling_partner_id
 from devstack.apigw import build_event
 from devstack.lambda_context import LocalLambdaContext
 from devstack.seed import Seeded, clients, function_environment, seed
-from sellertoken import aws, budget, deadline, grants, names
+from sellertoken import aws, budget, deadline, grants, names, timestamps
 from sellertoken.lwa import LwaClient
 from tests.faults.matrix import AwsFault, Fault
 from tests.integration.conftest import APP, REDIRECT_URI
@@ -223,7 +223,7 @@ class Cell:
             code, REDIRECT_URI
         )
         token = refresh_token.refresh_token or ""
-        grant = grants.Grant(self.seller, "na", "seller", token, APP["client_id"], grants.now_iso())
+        grant = grants.Grant(self.seller, "na", "seller", token, APP["client_id"], timestamps.now_iso())
         grants.save(self.prefix, self.world.seeded.kms_key_arn, grant)
         aws.reset()  # what follows runs in a cold container: nothing of this in its caches
 
@@ -232,7 +232,7 @@ class Cell:
     def vend(self, payload: dict, faults: tuple[Fault, ...], timeout: float) -> str:
         module = importlib.import_module("handlers.vend")
         module.vendor.cache_clear()
-        context = LocalLambdaContext("sellertoken-vend", timeout_seconds=timeout)
+        context = LocalLambdaContext(names.function_name("vend"), timeout_seconds=timeout)
         with self.answered_within(timeout), self.fault(*faults):
             try:
                 answer = module.handler(payload, context)
@@ -254,7 +254,7 @@ class Cell:
 
     def sweep(self, faults: tuple[Fault, ...], timeout: float) -> str:
         handler = importlib.import_module("handlers.sweep").handler
-        context = LocalLambdaContext("sellertoken-sweep", timeout_seconds=timeout)
+        context = LocalLambdaContext(names.function_name("sweep"), timeout_seconds=timeout)
         with self.answered_within(timeout), self.fault(*faults):
             try:
                 result = handler({"run_id": uuid.uuid4().hex}, context)
@@ -281,7 +281,7 @@ def _get(handler, target: str, cookies: dict[str, str], timeout: float) -> dict:
     headers = {"host": "broker.example.test", "user-agent": "pytest"}
     if cookies:
         headers["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    context = LocalLambdaContext("sellertoken-oauth", timeout_seconds=timeout)
+    context = LocalLambdaContext(names.function_name("oauth"), timeout_seconds=timeout)
     result = handler(build_event("GET", target, headers), context)
     for raw in result.get("cookies") or []:
         jar = SimpleCookie()

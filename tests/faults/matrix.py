@@ -41,10 +41,6 @@ class Fault:
     amazon: dict = field(default_factory=dict)  # AmazonSimulator.set_fault(**amazon)
     aws: AwsFault | None = None
 
-    @property
-    def hangs(self) -> bool:
-        return bool(self.amazon.get("hang")) or bool(self.aws and self.aws.hang)
-
 
 def _row(callback: str, vend: str, rdt: str, grantless: str, sweep: str) -> dict[str, str]:
     return dict(zip(ENTRY_POINTS, (callback, vend, rdt, grantless, sweep), strict=True))

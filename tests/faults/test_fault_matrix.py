@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sellertoken import budget, names
+from sellertoken import names, table
 from tests import doc_tables
 from tests.faults.conftest import NOTIFICATIONS, ORDERS, SWEEP_MARGIN_SECONDS, Cell, Snapshot
 from tests.faults.matrix import CELLS, ENTRY_POINTS, LWA, SP_API, TOKEN, Fault, cell_id, not_called
@@ -97,21 +97,21 @@ def _assert_no_partial_write(
 ) -> None:
     changed = before.changed_keys(after)
     # A lease its holder had no time left to delete ends at the holder's deadline, before the function's timeout.
-    leftover = [k for k in changed if k.startswith("lease#") and k not in before.table]
+    leftover = [k for k in changed if k.startswith(table.LEASE_PREFIX) and k not in before.table]
     assert [k for k in leftover if float(after.table[k]["lease_until"]["N"]) > leases_end_by] == []
     changed -= set(leftover)
     if entry in VENDS:
         # A cached access token is a whole, valid write (an RDT that failed at SP-API still refreshed one), and
         # so is an LWA slot taken from the fleet's budget (budget.py), or a pause after a 429.
         assert after.secrets == before.secrets and not kinds
-        assert [key for key in changed if not key.startswith(("token#", budget.KEY_PREFIX))] == []
+        assert [key for key in changed if not key.startswith((table.TOKEN_PREFIX, table.BUDGET_PREFIX))] == []
         return
     if entry == "callback":
         grant = names.grant_secret_name("na", cell.seller, cell.prefix)
         stored = {grant} if outcome == "200" else set()
         assert set(after.secrets) - set(before.secrets) == stored
         assert {k: v for k, v in after.secrets.items() if k not in stored} == before.secrets
-        assert [key for key in changed if not key.startswith("state#")] == []  # the state is spent, by design
+        assert [key for key in changed if not key.startswith(table.STATE_PREFIX)] == []  # the state is spent, by design
         assert kinds <= {names.EVENT_SELLER_AUTHORIZED}
         return
     # The sweep records what it saw: a health tag and record, its run records, a warmed cache, its LWA slots,
@@ -120,7 +120,19 @@ def _assert_no_partial_write(
         old_value, old_versions, old_tags = before.secrets[name]
         assert (value, versions) == (old_value, old_versions)
         assert _without_health(tags) == _without_health(old_tags)
-    assert [key for key in changed if not key.startswith(("health#", "sweep#", "token#", budget.KEY_PREFIX))] == []
+    assert [
+        key
+        for key in changed
+        if not key.startswith(
+            (
+                table.HEALTH_PREFIX,
+                table.SWEEP_RUN_PREFIX,
+                table.SWEEP_LATEST_KEY,
+                table.TOKEN_PREFIX,
+                table.BUDGET_PREFIX,
+            )
+        )
+    ] == []
     assert kinds <= {names.EVENT_SWEEP_COMPLETED, names.EVENT_APP_CREDENTIALS_REJECTED}
 
 

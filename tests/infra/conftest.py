@@ -32,10 +32,6 @@ class Synth:
         return self.template.to_json()
 
     @property
-    def template_file(self) -> Path:
-        return self.outdir / f"{self.stack.artifact_id}.template.json"
-
-    @property
     def validation_report(self) -> dict[str, Any]:
         return json.loads((self.outdir / "validation-report.json").read_text())
 

@@ -53,6 +53,9 @@ def test_source_packages_are_copied_whole_and_nothing_else_from_lambdas(asset):
         shipped = {p.relative_to(asset) for p in (asset / package).rglob("*.py")}
         assert shipped == source
     assert not (asset / "requirements.txt").exists()
+    # lambdas/ is installed editable for development: its project file and metadata stay out of the asset.
+    assert not (asset / "pyproject.toml").exists()
+    assert not list(asset.glob("sellertoken_broker*"))
 
 
 def test_asset_holds_nothing_from_tests_devstack_or_infra(asset):

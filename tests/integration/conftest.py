@@ -16,24 +16,17 @@ from devstack.amazon import AmazonSimulator
 from devstack.apigw import build_event
 from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.seed import Seeded, clients, function_environment, seed
+from devstack.testapp import LOGIN_URI, REDIRECT_URI, TEST_APP, running_simulator
 from sellertoken import names, state
 from tests.integration.rotation_world import rotation_world  # noqa: F401 - the rotation tests' fixture
 
-REDIRECT_URI = "https://broker.example.test/callback"
-LOGIN_URI = "https://broker.example.test/login"
-APP = {
-    "client_id": "amzn1.application-oa2-client.test" + "0" * 24,
-    "client_secret": "amzn1.oa2-cs.v1." + "s3cr3t" * 8,
-    "application_id": "amzn1.sp.solution.test-app",
-}
+APP = TEST_APP  # the name the integration tests import
 
 
 @pytest.fixture(scope="session")
 def amazon():
-    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI], login_uri=LOGIN_URI)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    with running_simulator(APP, redirect_uris=[REDIRECT_URI], login_uri=LOGIN_URI) as simulator:
+        yield simulator
 
 
 @pytest.fixture

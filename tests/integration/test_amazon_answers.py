@@ -12,7 +12,7 @@ import pytest
 
 from devstack.awscalls import acting_as
 from devstack.lambda_context import LocalLambdaContext, invoke
-from sellertoken import deadline, names
+from sellertoken import deadline, names, table
 from sellertoken.config import get_config
 from sellertoken.errors import AppCredentialsRejected, BrokerFault, InvalidRequest, UpstreamUnavailable
 from sellertoken.sweep import Cursor, Sweep
@@ -154,7 +154,7 @@ def sweep_once(monkeypatch, run_id: str = "run-1") -> tuple[str, dict, list[str]
 
 
 def health(aws, seller: str) -> dict | None:
-    items = [i for i in aws.table_items() if i[names.TABLE_PARTITION_KEY]["S"] == f"health#na#{seller}"]
+    items = [i for i in aws.table_items() if i[names.TABLE_PARTITION_KEY]["S"] == table.health_key("na", seller)]
     return {k: next(iter(v.values())) for k, v in items[0].items()} if items else None
 
 

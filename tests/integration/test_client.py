@@ -18,10 +18,12 @@ from botocore.exceptions import ClientError
 
 from devstack.lambda_invoke import LocalLambda
 from devstack.lambda_invoke import function_arn as local_arn
+from sellertoken import names
 from sellertoken_client import BrokerError, GrantNotFound, TokenBroker, broker
 from sellertoken_client.errors import from_function_error
+from tests.clients import InvokeCounter
 
-VEND = "sellertoken-vend"
+VEND = names.function_name("vend")
 
 
 @contextmanager
@@ -45,24 +47,13 @@ def payload_of(response) -> object:
     return json.loads(response["Payload"].read())
 
 
-class Counted:
-    """Counts the Invoke calls a boto3 client makes."""
-
-    def __init__(self, client) -> None:
-        self.count = 0
-        client.meta.events.register("before-call.lambda.Invoke", self._seen)
-
-    def _seen(self, **_) -> None:
-        self.count += 1
-
-
 @pytest.fixture
 def vend_broker(aws):
     """A TokenBroker over HTTP to the real vend handler (fresh container) on moto and the simulator."""
     module = importlib.import_module("handlers.vend")
     module.vendor.cache_clear()
     with serving({VEND: module.handler}) as (_, client):
-        yield TokenBroker(VEND, lambda_client=client, cache_size=2), Counted(client)
+        yield TokenBroker(VEND, lambda_client=client, cache_size=2), InvokeCounter(client)
     module.vendor.cache_clear()
 
 

@@ -21,7 +21,7 @@ from devstack.awscalls import acting_as
 from devstack.awsserver import LocalAwsServer
 from devstack.lambda_invoke import LocalLambda
 from devstack.seed import function_environment, seed
-from sellertoken import aws, deadline, grants, names
+from sellertoken import aws, deadline, grants, names, timestamps
 from sellertoken.errors import CONTRACT
 from sellertoken.lwa import LwaClient
 from tests.faults.conftest import AwsFaults, Clock
@@ -58,7 +58,7 @@ def seller(stack) -> str:
     amazon.reset()
     code = amazon.issue_code(seller, REDIRECT_URI)
     refresh = LwaClient(amazon.base_url + "/auth/o2/token", names.DEFAULT_PREFIX).exchange_code(code, REDIRECT_URI)
-    grant = grants.Grant(seller, "na", "seller", refresh.refresh_token or "", APP["client_id"], grants.now_iso())
+    grant = grants.Grant(seller, "na", "seller", refresh.refresh_token or "", APP["client_id"], timestamps.now_iso())
     grants.save(names.DEFAULT_PREFIX, stack["kms_key"], grant)
     aws.reset()  # cold: the vends read the app secret and the grant themselves
     amazon.reset_calls()
@@ -70,7 +70,7 @@ def one_container() -> dict[str, Callable]:
     """The real vend handler: its invocations share one container's memory (vendor())."""
     module = importlib.import_module("handlers.vend")
     module.vendor.cache_clear()
-    return {"sellertoken-vend": module.handler}
+    return {names.function_name("vend"): module.handler}
 
 
 def containers(count: int) -> dict[str, Callable]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from devstack.awscalls import RECORDER
-from sellertoken import budget, deadline, names
+from sellertoken import budget, deadline, table
 from sellertoken.budget import LwaBudget, LwaBudgetExhausted
 from sellertoken.errors import UpstreamUnavailable, closed
 from sellertoken.lwa import LwaThrottled
@@ -283,7 +283,7 @@ def take_budget(aws, *, until: float) -> float:
     """Other containers have reserved every LWA slot until `until`."""
     aws.clients["dynamodb"].put_item(
         TableName=aws.seeded.table_name,
-        Item={names.TABLE_PARTITION_KEY: {"S": f"{budget.KEY_PREFIX}0"}, "tat": {"N": f"{until:.6f}"}},
+        Item={**table.key(table.budget_key(0)), "tat": {"N": f"{until:.6f}"}},
     )
     return until
 

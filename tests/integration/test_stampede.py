@@ -5,24 +5,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
-import sys
-from pathlib import Path
 
 import pytest
 
 from devstack.amazon import AmazonSimulator
 from devstack.awsserver import LocalAwsServer
 from devstack.seed import function_environment, seed
-from sellertoken import grants, names
+from sellertoken import grants, names, timestamps
 from tests.integration.conftest import APP, REDIRECT_URI
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCESSES, THREADS = 4, 25
 
 
 def container(env: dict[str, str], seller: str, start, results) -> None:
     """One Lambda container: its own memory cache, 25 concurrent invocations."""
-    sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
     os.environ.update(env)
     import threading
 
@@ -72,7 +68,7 @@ def test_a_hundred_concurrent_vends_from_four_containers_make_one_lwa_call(serve
     grants.save(
         names.DEFAULT_PREFIX,
         seeded.kms_key_arn,
-        grants.Grant(seller, "na", "seller", refresh_token, APP["client_id"], grants.now_iso()),
+        grants.Grant(seller, "na", "seller", refresh_token, APP["client_id"], timestamps.now_iso()),
     )
     amazon.reset_calls()
     amazon.set_fault("token", latency_ms=100)  # a realistic LWA round trip widens the race

@@ -13,7 +13,7 @@ from devstack.awscalls import acting_as
 from devstack.lambda_context import LocalLambdaContext, invoke
 from devstack.lambda_invoke import LocalLambda
 from sellertoken import aws as aws_clients
-from sellertoken import grants, names, sweep
+from sellertoken import grants, names, sweep, table
 from sellertoken.config import get_config
 from sellertoken.sweep import Cursor, Sweep
 
@@ -97,7 +97,7 @@ def test_a_whole_sweep_during_an_lwa_outage_flags_nobody(authorize, aws):
     events = aws.events()
     assert names.EVENT_GRANT_REVOKED not in detail_types(events)
     record = aws.clients["dynamodb"].get_item(
-        TableName=aws.seeded.table_name, Key={"pk": {"S": f"health#na#{sellers[0]}"}}
+        TableName=aws.seeded.table_name, Key=table.key(table.health_key("na", sellers[0]))
     )["Item"]
     assert record["failing_runs"]["N"] == "1" and record["last_error"]["S"].startswith("UpstreamUnavailable")
 
@@ -110,7 +110,7 @@ def test_failing_runs_count_runs_and_a_recovery_is_announced_once(authorize, aws
         run_to_end(Sweep(get_config()), run_id="r2")
     finally:
         aws.amazon.set_fault("token")
-    health_key = {"pk": {"S": f"health#na#{seller}"}}
+    health_key = table.key(table.health_key("na", seller))
     item = aws.clients["dynamodb"].get_item(TableName=aws.seeded.table_name, Key=health_key)["Item"]
     assert item["failing_runs"]["N"] == "2"
     aws.events()
@@ -239,7 +239,8 @@ def test_the_latest_run_is_recorded_for_operators(authorize, aws):
 
     run_to_end(Sweep(get_config()), run_id="recorded")
 
-    item = aws.clients["dynamodb"].get_item(TableName=aws.seeded.table_name, Key={"pk": {"S": "sweep#latest"}})["Item"]
+    latest = table.key(table.SWEEP_LATEST_KEY)
+    item = aws.clients["dynamodb"].get_item(TableName=aws.seeded.table_name, Key=latest)["Item"]
     assert item["done"]["BOOL"] is True and json.loads(item["summary"]["S"])["run_id"] == "recorded"
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from devstack.awscalls import RECORDER
-from sellertoken import names
+from sellertoken import names, table
 from sellertoken.config import get_config
 from sellertoken.sweep import FULL, OPERATOR, Cursor, Sweep
 from sellertoken.tokencache import SharedCache, access_key
@@ -172,7 +172,7 @@ def test_a_grants_proof_outlives_its_token_when_the_window_is_longer(authorize, 
     vend({"selling_partner_id": seller, "region": "na"})
 
     # Then its token item stays (DynamoDB's TTL) until the window has passed, not only until the token expires
-    key = "token#" + SharedCache.item_key(access_key(APP["client_id"], "na", seller))
-    item = aws.clients["dynamodb"].get_item(TableName=aws.seeded.table_name, Key={"pk": {"S": key}})["Item"]
+    key = table.key(table.token_key(access_key(APP["client_id"], "na", seller)))
+    item = aws.clients["dynamodb"].get_item(TableName=aws.seeded.table_name, Key=key)["Item"]
     minted, expires = float(item["minted_at"]["N"]), float(item["expires_at"]["N"])
     assert expires < minted + 7200 <= int(item[names.TABLE_TTL_ATTRIBUTE]["N"])

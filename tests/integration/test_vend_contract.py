@@ -26,7 +26,7 @@ def handler(aws, monkeypatch):
 
 
 def invoke(module, payload: dict):
-    return module.handler(payload, LocalLambdaContext("sellertoken-vend"))
+    return module.handler(payload, LocalLambdaContext(names.function_name("vend")))
 
 
 def test_a_bug_leaves_as_broker_fault_naming_only_its_type_logged_and_counted(handler, authorize, monkeypatch, caplog):

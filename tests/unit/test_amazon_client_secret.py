@@ -11,9 +11,9 @@ import pytest
 import requests
 from moto import mock_aws
 
-from devstack.amazon import AmazonSimulator
 from devstack.amazon.applications import NOT_ENROLLED, ROTATION_PATH, ROTATION_SCOPE
 from devstack.amazon.spapi import DENIED_SECRET, RDT_PATH
+from devstack.testapp import running_simulator
 
 CLIENT_ID = "amzn1.application-oa2-client.rotating"
 CLIENT_SECRET = "amzn1.oa2-cs.v1." + "f" * 64
@@ -25,12 +25,9 @@ DAY = 86400
 
 @pytest.fixture(scope="module")
 def running():
-    sim = AmazonSimulator(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, application_id=APP_ID, redirect_uris=[CALLBACK]
-    )
-    sim.start()
-    yield sim
-    sim.stop()
+    app = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "application_id": APP_ID}
+    with running_simulator(app, redirect_uris=[CALLBACK]) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ import pytest
 import requests
 
 from devstack.amazon import AmazonSimulator
+from devstack.testapp import Clock, running_simulator
 from tests.unit.test_amazon_simulator import (
+    APP,
     APP_ID,
     CALLBACK,
     CLIENT_ID,
     CLIENT_SECRET,
-    Clock,
     Form,
     consent,
     exchange,
@@ -32,17 +33,9 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def running(clock):
-    sim = AmazonSimulator(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        application_id=APP_ID,
-        redirect_uris=[CALLBACK, "https://broker.example/other"],
-        login_uri=LOGIN_URI,
-        clock=clock,
-    )
-    sim.start()
-    yield sim
-    sim.stop()
+    redirect_uris = [CALLBACK, "https://broker.example/other"]
+    with running_simulator(APP, redirect_uris=redirect_uris, login_uri=LOGIN_URI, clock=clock) as sim:
+        yield sim
 
 
 @pytest.fixture

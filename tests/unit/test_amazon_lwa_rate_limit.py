@@ -3,40 +3,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import requests
 
 from devstack.amazon import AmazonSimulator
+from devstack.testapp import REDIRECT_URI, TEST_APP, Clock, running_simulator
 
-APP = {
-    "client_id": "amzn1.application-oa2-client.rate" + "0" * 24,
-    "client_secret": "amzn1.oa2-cs.v1." + "r4t3" * 12,
-    "application_id": "amzn1.sp.solution.rate-app",
-}
-REDIRECT_URI = "https://broker.example.test/callback"
-
-
-@dataclass
-class Clock:
-    now: float = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+APP = TEST_APP
 
 
 @pytest.fixture(scope="module")
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_900_000_000.0)
 
 
 @pytest.fixture(scope="module")
 def running(clock):
-    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI], clock=clock)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    with running_simulator(APP, redirect_uris=[REDIRECT_URI], clock=clock) as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -12,21 +12,13 @@ import pytest
 import requests
 
 from devstack.amazon import AmazonSimulator
+from devstack.testapp import TEST_APP, Clock, running_simulator
 
-CLIENT_ID = "amzn1.application-oa2-client.simulated"
-CLIENT_SECRET = "amzn1.oa2-cs.v1.simulated"
-APP_ID = "amzn1.sp.solution.simulated"
+APP = TEST_APP
+CLIENT_ID, CLIENT_SECRET, APP_ID = APP["client_id"], APP["client_secret"], APP["application_id"]
 CALLBACK = "https://broker.example/callback"
 SELLER = "A3FHEXAMPLEYWS"
 ORDERS_RESOURCE = {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo"]}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +28,8 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def running(clock):
-    sim = AmazonSimulator(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        application_id=APP_ID,
-        redirect_uris=[CALLBACK, "https://broker.example/other?tenant=7"],
-        clock=clock,
-    )
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_simulator(APP, redirect_uris=[CALLBACK, "https://broker.example/other?tenant=7"], clock=clock) as sim:
+        yield sim
 
 
 @pytest.fixture

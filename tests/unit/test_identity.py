@@ -10,19 +10,18 @@ import pytest
 import requests
 
 from devstack.amazon import AmazonSimulator
+from devstack.testapp import TEST_APP, running_simulator
 from sellertoken import identity
 from sellertoken.identity import Unseen, View
 
 CALLBACK = "https://broker.example/callback"
-APP = {"client_id": "amzn1.application-oa2-client.id", "client_secret": "s3cret", "application_id": "amzn1.sp.x"}
+APP = TEST_APP
 
 
 @pytest.fixture(scope="module")
 def running():
-    sim = AmazonSimulator.for_app(APP, redirect_uris=[CALLBACK])
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_simulator(APP, redirect_uris=[CALLBACK]) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from devstack.amazon import AmazonSimulator
+from devstack.testapp import REDIRECT_URI, TEST_APP, running_simulator
 from sellertoken import names
 from sellertoken.errors import (
     AppCredentialsRejected,
@@ -25,13 +26,8 @@ from sellertoken.errors import (
 )
 from sellertoken.lwa import DEFAULT_EXPIRES_IN, GRANTLESS_SCOPES, LwaClient, LwaToken
 
-REDIRECT_URI = "https://broker.example.test/callback"
 SELLER = "A3FHEXAMPLEYWS"
-APP = {
-    "client_id": "amzn1.application-oa2-client.unit" + "0" * 24,
-    "client_secret": "amzn1.oa2-cs.v1." + "c0rr3ct" * 8,
-    "application_id": "amzn1.sp.solution.unit-app",
-}
+APP = TEST_APP
 WRONG_SECRET = "amzn1.oa2-cs.v1." + "wr0ng" * 8
 NOTIFICATIONS = "sellingpartnerapi::notifications"
 REFRESH_TOKEN = "Atzr|" + "r3fr3sh" * 10
@@ -39,10 +35,8 @@ REFRESH_TOKEN = "Atzr|" + "r3fr3sh" * 10
 
 @pytest.fixture(scope="module")
 def amazon():
-    simulator = AmazonSimulator.for_app(APP, redirect_uris=[REDIRECT_URI])
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    with running_simulator(APP, redirect_uris=[REDIRECT_URI]) as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from sellertoken import names
 from sellertoken.regions import MARKETPLACES, REGIONS, SELLER, VENDOR, RegionTable
 
 EUROPE = "https://sellercentral-europe.amazon.com"
@@ -190,3 +191,7 @@ def test_a_vendor_override_puts_vendor_central_on_a_host_of_its_own():
     assert table.consent_base(MARKETPLACES["US"], SELLER) == OVERRIDE
     assert "http://127.0.0.1:9001" not in table.consent_origins((SELLER,))
     assert table.consent_origins((VENDOR,)) == {"http://127.0.0.1:9001": {"na", "eu", "fe"}}
+
+
+def test_the_region_table_has_exactly_the_regions_the_names_list():
+    assert tuple(REGIONS) == names.REGION_CODES

@@ -72,7 +72,7 @@ class NeverInvoked:
 
 @pytest.mark.parametrize("value", ["12345678", "amzn1.vg.", "A3FHEXAMPLEYWS/x"])
 def test_the_client_refuses_a_malformed_id_before_invoking_the_broker(value):
-    broker = TokenBroker("sellertoken-vend", lambda_client=NeverInvoked())
+    broker = TokenBroker(names.function_name("vend"), lambda_client=NeverInvoked())
 
     with pytest.raises(ClientInvalidRequest, match="vendor's"):
         broker.get_access_token(value, "na")

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from sellertoken import names, state
+from sellertoken import table as records
 from sellertoken.state import MAX_STATE_LENGTH, STATE_TTL_SECONDS, InvalidState
 
 KEY = b"k" * 32
@@ -284,7 +285,7 @@ def test_first_consume_records_the_state_until_it_expires(table):
     state.consume(table, issued.claims)
 
     item = boto3.client("dynamodb").get_item(
-        TableName=table, Key={names.TABLE_PARTITION_KEY: {"S": f"state#{issued.claims.state_id}"}}
+        TableName=table, Key=records.key(records.state_key(issued.claims.state_id))
     )["Item"]
     assert item[names.TABLE_TTL_ATTRIBUTE] == {"N": str(issued.claims.expires_at)}
 

@@ -1,6 +1,6 @@
-"""What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs
-in the broker's table, the sweep function, the ops function (restore, revoke), the rotation function (the
-app's client secret), and (locally) the recorded events.
+"""What the operator commands read and start: grants in Secrets Manager, grant health and sweep runs in the
+broker's table, the sweep function, the ops function (restore, revoke), the rotation function (the app's
+client secret), and (locally) the recorded events. (Named `admin`: `operator` is a standard-library module.)
 
 `Deployment` is where those live: the local stack (from endpoints.json) or a deployed stack, whose
 table and prefix are read from the sweep function's own configuration.
@@ -24,7 +24,7 @@ from sellertoken_client import names
 from sellertoken_client.broker import checked_selling_partner_id
 from sellertoken_client.errors import BrokerError, from_function_error
 
-REAUTHORIZE_AFTER = timedelta(days=365)
+REAUTHORIZE_AFTER = timedelta(days=names.REAUTHORIZE_AFTER_DAYS)
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Deployment:
     table: str
     sweep_function: str
     session: Any  # boto3 Session
-    ops_function: str = names.ops_function_name()
-    rotation_function: str = names.rotation_function_name()
+    ops_function: str = names.function_name("ops")
+    rotation_function: str = names.function_name("rotation")
     aws_endpoint: str | None = None
     lambda_endpoint: str | None = None
     events_queue_url: str | None = None
@@ -50,8 +50,8 @@ class Deployment:
             prefix=names.DEFAULT_PREFIX,
             table=endpoints["table"],
             sweep_function=endpoints["functions"]["sweep"],
-            ops_function=endpoints["functions"].get("ops", names.ops_function_name()),
-            rotation_function=endpoints["functions"].get("rotation", names.rotation_function_name()),
+            ops_function=endpoints["functions"].get("ops", names.function_name("ops")),
+            rotation_function=endpoints["functions"].get("rotation", names.function_name("rotation")),
             session=session,
             aws_endpoint=endpoints["aws"],
             lambda_endpoint=endpoints["lambda"],
@@ -69,8 +69,8 @@ class Deployment:
             table=env[names.ENV_TABLE_NAME],
             sweep_function=sweep_function,
             session=session,
-            ops_function=names.ops_function_name(prefix),
-            rotation_function=names.rotation_function_name(prefix),
+            ops_function=names.function_name("ops", prefix),
+            rotation_function=names.function_name("rotation", prefix),
         )
 
     def client(self, service: str) -> Any:
@@ -116,7 +116,7 @@ def grants(deployment: Deployment) -> Iterator[GrantRow]:
 
 
 def latest_sweep(deployment: Deployment) -> dict[str, Any] | None:
-    item = _item(deployment, "sweep#latest")
+    item = _item(deployment, names.SWEEP_LATEST_KEY)
     if item is None:
         return None
     return {"started_at": item["started_at"]["S"], "summary": json.loads(item.get("summary", {}).get("S", "{}"))}
@@ -124,7 +124,7 @@ def latest_sweep(deployment: Deployment) -> dict[str, Any] | None:
 
 def health(deployment: Deployment, region: str, seller: str) -> dict[str, str] | None:
     checked_selling_partner_id(seller)
-    item = _item(deployment, f"health#{region}#{seller}")
+    item = _item(deployment, names.health_key(region, seller))
     if item is None:
         return None
     return {k: next(iter(v.values())) for k, v in item.items() if k != names.TABLE_PARTITION_KEY}
@@ -204,7 +204,7 @@ def start_sweep(deployment: Deployment, *, full: bool = False) -> str:
 
 def sweep_progress(deployment: Deployment, run_id: str) -> tuple[dict[str, int], dict[str, Any] | None]:
     """(counts so far, the summary once the run is done)."""
-    item = _item(deployment, f"sweep#run#{run_id}")
+    item = _item(deployment, names.sweep_run_key(run_id))
     if item is None:
         return {}, None
     counts = json.loads(item.get("counts", {}).get("S", "{}"))
@@ -242,4 +242,4 @@ def _plus_year(iso: str) -> str:
     if not iso:
         return ""
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + REAUTHORIZE_AFTER
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(names.ISO_UTC_FORMAT)
