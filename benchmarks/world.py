@@ -162,15 +162,15 @@ class World:
         from devstack.seed import clients
 
         ddb = clients(self.aws_url)["dynamodb"]
-        table, key = self.env[names.ENV_TABLE_NAME], names.TABLE_PARTITION_KEY
+        table_name, key = self.env[names.ENV_TABLE_NAME], names.TABLE_PARTITION_KEY
         doomed = [
             item[key]
-            for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=key)
+            for page in ddb.get_paginator("scan").paginate(TableName=table_name, ProjectionExpression=key)
             for item in page["Items"]
             if item[key]["S"].startswith((table.TOKEN_PREFIX, table.LEASE_PREFIX, table.BUDGET_PREFIX))
         ]
         for pk in doomed:
-            ddb.delete_item(TableName=table, Key={key: pk})
+            ddb.delete_item(TableName=table_name, Key={key: pk})
         return len(doomed)
 
     # -- grants -----------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ UpstreamUnavailable right away instead of at its timeout.
 - A container remembers the latest tat it saw (tat only moves forward): once it knows no slot comes before a
   vend's deadline, it refuses the next ones without a write (`check`, before the vend reads the grant).
 - The table is optional here as it is for the token cache (tokencache.py): when it does not answer, this
-  container goes on at the fleet's rate on its own (and any pause it knows of) for a few seconds, counted as
-  SharedCacheUnavailable, rather than stop vending or call LWA unpaced.
+  container goes on alone for a few seconds at an eighth of the fleet's rate (it cannot know its share),
+  behind the slots and any pause it knows of, counted as SharedCacheUnavailable, rather than stop vending or
+  call LWA unpaced.
 
 The items, in one place:
   lwa#budget#{shard}  tat (N), paused_until (N): epoch seconds on the writers' clocks; both only move forward.
@@ -60,6 +61,11 @@ MAX_WAIT_SECONDS = 900.0  # outside an invocation (no deadline) a call queues at
 THROTTLED_ATTEMPTS = 4  # a call and three more after 429s, as urllib3 retries other failures
 THROTTLED_BACKOFF = 0.2  # the first pause after a 429 without Retry-After, doubled each time (httpclient's)
 MAX_PAUSE_SECONDS = 60.0  # a longer Retry-After is cut to this: the callers' deadlines are shorter anyway
+# Without the table a container cannot know its share of the rate: it takes this much of it. At the fleet's whole
+# rate, a table every container loses at once (or one too slow to answer) made each send the fleet's budget:
+# measured, 429s on 12 % of LWA's requests in the cold rush of BENCHMARKS.md A8, all of them from containers
+# pacing alone.
+LOCAL_SHARE = 0.125
 _UNAVAILABLE_COOLDOWN = 5.0  # after the table failed, pace this container alone this long (then try it again)
 _RACES = 8  # conditional writes lost to other containers before a shard counts as taken
 _EPSILON = 0.001  # seconds: times travel as 6-decimal numbers; a slot at the pause's end is after it
@@ -242,10 +248,11 @@ class LwaBudget:
         return Slot(max(soonest, now), -1, taken=False)
 
     def _local_slot(self, now: float, latest: float) -> Slot:
-        """Without the table: this container alone at the fleet's rate, behind any pause it knows of."""
-        interval = self._interval(now) / self.shards
+        """Without the table: this container alone at LOCAL_SHARE of the fleet's rate, behind the slots it knows
+        the fleet reserved and any pause it knows of."""
+        interval = self._interval(now) / self.shards / LOCAL_SHARE
         with self._lock:
-            at = max(now, self._paused_until, self._local_tat)
+            at = max(now, self._paused_until, self._local_tat, max(self._seen))
             if at > latest:
                 count(names.METRIC_LWA_BUDGET_EXHAUSTED)
                 raise LwaBudgetExhausted("no LWA slot before this invocation's deadline (the budget's table is down)")

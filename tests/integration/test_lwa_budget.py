@@ -217,14 +217,18 @@ def test_429s_in_one_burst_slow_the_fleet_one_step_and_a_later_one_another(conta
     assert again == [round(0.1 / budget.SLOW_STEP**2, 3)]
 
 
-def test_without_the_table_a_container_goes_on_alone_at_the_fleets_rate(aws, clock):
+def test_without_the_table_a_container_goes_on_alone_at_its_share_of_the_fleets_rate(aws, clock):
+    # Given a fleet budget of 16 calls per second whose table this container cannot reach
     from sellertoken import aws as clients
 
-    orphan = LwaBudget("no-such-table", clients.client("dynamodb", SHARED_CACHE_BOTO_CONFIG), 2, clock=clock.wall)
+    orphan = LwaBudget("no-such-table", clients.client("dynamodb", SHARED_CACHE_BOTO_CONFIG), 16, clock=clock.wall)
 
+    # When it calls three times
     for _ in range(3):
         orphan.acquire()
 
+    # Then it went on, alone, at an eighth of the rate (it cannot know its share): 2 per second
+    assert budget.LOCAL_SHARE == 0.125
     assert clock.waits == [pytest.approx(0.5), pytest.approx(0.5)] and not orphan.available
 
 
