@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sellertoken import deadline, names
 from sellertoken.config import get_config
-from sellertoken.errors import InvalidRequest, closed
+from sellertoken.errors import InvalidRequest, closed, request_object
 from sellertoken.notices import NoticeRejected
 from sellertoken.observability import count, logger, metrics
 from sellertoken.rotation import Rotator
@@ -55,11 +55,7 @@ def notice(record: SQSRecord) -> dict[str, Any]:
 
 
 def operate(event: object) -> dict[str, Any]:
-    if not isinstance(event, Mapping):
-        raise InvalidRequest("the request must be a JSON object")
-    unknown = sorted(str(k) for k in set(event) - _OPERATOR_FIELDS)
-    if unknown:
-        raise InvalidRequest(f"unknown field: {unknown[0][:64]}")
+    event = request_object(event, _OPERATOR_FIELDS)
     operation = event.get("operation")
     if operation not in OPERATIONS:
         raise InvalidRequest(f"operation must be one of {', '.join(sorted(OPERATIONS))}")

@@ -11,7 +11,8 @@ internal: the vend handler turns any failure into exactly one contract class wit
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Collection, Mapping
+from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
@@ -224,6 +225,17 @@ def from_aws(error: BaseException) -> ContractError | None:
     if isinstance(error, BotoCoreError):  # no credentials, a parameter botocore refuses, …
         return BrokerFault(f"AWS client error ({type(error).__name__})")
     return None
+
+
+def request_object(payload: object, fields: Collection[str]) -> Mapping[str, Any]:
+    """An operator's request (the ops and rotation functions): a JSON object holding no field but `fields`;
+    else InvalidRequest naming the first unknown one."""
+    if not isinstance(payload, Mapping):
+        raise InvalidRequest("the request must be a JSON object")
+    unknown = sorted(str(k) for k in set(payload) - set(fields))
+    if unknown:
+        raise InvalidRequest(f"unknown field: {unknown[0][:64]}")
+    return payload
 
 
 def echo(text: str, limit: int = MAX_ECHO) -> str:

@@ -3,14 +3,13 @@ flag it revoked. Each change makes the fleet drop the grant's cached tokens and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from sellertoken import events, grants, lifecycle, names
 from sellertoken.config import Config
-from sellertoken.errors import InvalidRequest, UpstreamUnavailable
+from sellertoken.errors import InvalidRequest, UpstreamUnavailable, request_object
 from sellertoken.observability import logger
 from sellertoken.regions import REGIONS
 
@@ -30,11 +29,7 @@ class OpsRequest:
 
 def parse_request(payload: object) -> OpsRequest:
     """Validate an ops payload strictly; InvalidRequest names the offending field."""
-    if not isinstance(payload, Mapping):
-        raise InvalidRequest("the request must be a JSON object")
-    unknown = sorted(str(k) for k in set(payload) - _FIELDS)
-    if unknown:
-        raise InvalidRequest(f"unknown field: {unknown[0][:64]}")
+    payload = request_object(payload, _FIELDS)
     operation = payload.get("operation")
     if operation not in OPERATIONS:
         raise InvalidRequest(f"operation must be one of {', '.join(OPERATIONS)}")
