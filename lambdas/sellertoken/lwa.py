@@ -129,7 +129,7 @@ class LwaClient:
     ) -> LwaToken:
         token = self._post(form, creds.client_id, secret, retry_reads)
         which = "current" if secret == creds.client_secret else "previous"
-        logger.info("LWA accepted the app's other client secret", extra={"client_secret": which})
+        logger.info("LWA accepted the app's other client secret", extra={"secret_used": which})
         return token
 
     def _post(self, form: dict[str, str], client_id: str, client_secret: str, retry_reads: bool) -> LwaToken:
