@@ -92,16 +92,21 @@ def granted(sim: AmazonSimulator, lwa: LwaClient) -> LwaToken:
 
 
 class CraftedLwa:
-    """An LWA stand-in answering every POST with one fixed status and body (for answers Amazon should not give)."""
+    """An LWA stand-in answering every POST with one fixed status, headers and body (for answers Amazon should
+    not give, or that a test must control), counting the requests."""
 
     def __init__(self) -> None:
-        self.status, self.body = 200, b"{}"
+        self.status, self.body, self.headers = 200, b"{}", {}
+        self.requests = 0
         crafted = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                crafted.requests += 1
                 self.send_response(crafted.status)
+                for name, value in crafted.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(crafted.body)))
                 self.end_headers()
@@ -115,8 +120,8 @@ class CraftedLwa:
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}/auth/o2/token"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def answer(self, payload: object, status: int = 200) -> None:
-        self.status = status
+    def answer(self, payload: object, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.status, self.headers, self.requests = status, dict(headers or {}), 0
         self.body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
 
 
